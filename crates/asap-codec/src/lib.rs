@@ -1,0 +1,2 @@
+//! JSON-RPC 2.0 framing, strict envelope (de)serialization and compression for ASAP.
+#![deny(missing_docs)]

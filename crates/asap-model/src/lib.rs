@@ -1,0 +1,2 @@
+//! Types of the ASAP protocol.
+#![deny(missing_docs)]
