@@ -1,2 +1,4 @@
 //! JSON-RPC 2.0 framing, strict envelope (de)serialization and compression for ASAP.
 #![deny(missing_docs)]
+
+pub mod compression;

@@ -1,0 +1,193 @@
+//! The twelve payload types and their dispatch names.
+//!
+//! The server core treats `payload` as a free-form object and dispatches on the exact
+//! `payload_type` string; typed payloads are parsed on demand with
+//! [`Envelope::payload_as`](crate::Envelope::payload_as) or [`Payload::into_typed`].
+
+mod mcp;
+mod message;
+mod state;
+mod task;
+
+use serde::de::DeserializeOwned;
+use serde::{Serialize, Serializer};
+
+pub use mcp::{McpResourceData, McpResourceFetch, McpToolCall, McpToolResult};
+pub use message::MessageSend;
+pub use state::{ArtifactNotify, StateQuery, StateRestore};
+pub use task::{TaskCancel, TaskRequest, TaskResponse, TaskUpdate, check_progress};
+
+use crate::json::JsonObject;
+use crate::validation::{ValidationError, from_value};
+
+/// A typed payload model with its canonical (dotted) and model (PascalCase) names.
+pub trait PayloadModel: Serialize + DeserializeOwned + Into<Payload> {
+    /// Which payload this is.
+    const KIND: PayloadKind;
+
+    /// Extracts the model from a payload of the same kind.
+    fn from_payload(payload: Payload) -> Option<Self>;
+}
+
+macro_rules! payload_kinds {
+    ($($variant:ident, $ty:ident, $dotted:literal, $schema:literal;)*) => {
+        /// The twelve known payload types.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        #[non_exhaustive]
+        pub enum PayloadKind {
+            $(
+                #[doc = concat!("`", $dotted, "` / `", stringify!($ty), "`.")]
+                $variant,
+            )*
+        }
+
+        impl PayloadKind {
+            /// Every kind, in specification order.
+            pub const ALL: [PayloadKind; 12] = [$(PayloadKind::$variant),*];
+
+            /// Canonical dotted name (`task.request`).
+            pub const fn dotted(self) -> &'static str {
+                match self { $(PayloadKind::$variant => $dotted),* }
+            }
+
+            /// Model name (`TaskRequest`), also accepted as a `payload_type`.
+            pub const fn model_name(self) -> &'static str {
+                match self { $(PayloadKind::$variant => stringify!($ty)),* }
+            }
+
+            /// Schema file stem (`task_request`).
+            pub const fn schema_name(self) -> &'static str {
+                match self { $(PayloadKind::$variant => $schema),* }
+            }
+
+            /// Recognises a dotted or model name (exact, case-sensitive).
+            pub fn from_payload_type(payload_type: &str) -> Option<Self> {
+                match payload_type {
+                    $($dotted | stringify!($ty) => Some(PayloadKind::$variant),)*
+                    _ => None,
+                }
+            }
+
+            /// Parses a free-form payload object as this kind.
+            pub fn parse(self, payload: JsonObject) -> Result<Payload, ValidationError> {
+                let value = serde_json::Value::Object(payload);
+                match self {
+                    $(PayloadKind::$variant => from_value::<$ty>(value).map(Payload::$variant),)*
+                }
+            }
+        }
+
+        /// A payload: one of the twelve typed models, or a free-form object.
+        ///
+        /// Decoded envelopes always hold [`Payload::Raw`] (the wire is free-form); typed
+        /// variants are what applications build and are encoded without an intermediate tree.
+        #[derive(Debug, Clone, PartialEq)]
+        #[non_exhaustive]
+        pub enum Payload {
+            $(
+                #[doc = concat!("`", $dotted, "`.")]
+                $variant($ty),
+            )*
+            /// Any object, unvalidated.
+            Raw(JsonObject),
+        }
+
+        impl Payload {
+            /// The kind of a typed payload; `None` for [`Payload::Raw`].
+            pub fn kind(&self) -> Option<PayloadKind> {
+                match self {
+                    $(Payload::$variant(_) => Some(PayloadKind::$variant),)*
+                    Payload::Raw(_) => None,
+                }
+            }
+        }
+
+        impl Serialize for Payload {
+            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                match self {
+                    $(Payload::$variant(p) => p.serialize(serializer),)*
+                    Payload::Raw(p) => p.serialize(serializer),
+                }
+            }
+        }
+
+        $(
+            impl PayloadModel for $ty {
+                const KIND: PayloadKind = PayloadKind::$variant;
+
+                fn from_payload(payload: Payload) -> Option<Self> {
+                    match payload {
+                        Payload::$variant(p) => Some(p),
+                        _ => None,
+                    }
+                }
+            }
+
+            impl From<$ty> for Payload {
+                fn from(p: $ty) -> Self {
+                    Payload::$variant(p)
+                }
+            }
+        )*
+    };
+}
+
+payload_kinds! {
+    TaskRequest, TaskRequest, "task.request", "task_request";
+    TaskResponse, TaskResponse, "task.response", "task_response";
+    TaskUpdate, TaskUpdate, "task.update", "task_update";
+    TaskCancel, TaskCancel, "task.cancel", "task_cancel";
+    MessageSend, MessageSend, "message.send", "message_send";
+    StateQuery, StateQuery, "state.query", "state_query";
+    StateRestore, StateRestore, "state.restore", "state_restore";
+    ArtifactNotify, ArtifactNotify, "artifact.notify", "artifact_notify";
+    McpToolCall, McpToolCall, "mcp.tool_call", "mcp_tool_call";
+    McpToolResult, McpToolResult, "mcp.tool_result", "mcp_tool_result";
+    McpResourceFetch, McpResourceFetch, "mcp.resource_fetch", "mcp_resource_fetch";
+    McpResourceData, McpResourceData, "mcp.resource_data", "mcp_resource_data";
+}
+
+impl Payload {
+    /// Parses a raw payload as `kind`; typed payloads are returned unchanged when they are
+    /// already of that kind. Errors are located relative to the payload object.
+    pub fn into_typed(self, kind: PayloadKind) -> Result<Payload, ValidationError> {
+        match self {
+            Payload::Raw(object) => kind.parse(object),
+            typed if typed.kind() == Some(kind) => Ok(typed),
+            typed => {
+                let value = serde_json::to_value(&typed)
+                    .map_err(|e| ValidationError::value_error(e.to_string()))?;
+                match value {
+                    serde_json::Value::Object(object) => kind.parse(object),
+                    _ => Err(ValidationError::new(
+                        "dict_type",
+                        "Input should be a valid dictionary",
+                    )),
+                }
+            }
+        }
+    }
+
+    /// The payload as a free-form object (serializing typed payloads).
+    pub fn to_object(&self) -> JsonObject {
+        match self {
+            Payload::Raw(object) => object.clone(),
+            typed => match serde_json::to_value(typed) {
+                Ok(serde_json::Value::Object(object)) => object,
+                _ => JsonObject::new(),
+            },
+        }
+    }
+}
+
+impl From<JsonObject> for Payload {
+    fn from(object: JsonObject) -> Self {
+        Payload::Raw(object)
+    }
+}
+
+impl Default for Payload {
+    fn default() -> Self {
+        Payload::Raw(JsonObject::new())
+    }
+}
