@@ -7,7 +7,7 @@ use crate::json::JsonObject;
 use crate::payload::{Payload, PayloadKind, PayloadModel};
 use crate::timestamp::Timestamp;
 use crate::urn::AgentUrn;
-use crate::validation::{ValidationError, de};
+use crate::validation::{ValidationError, de, map_only};
 use crate::version::ASAP_PROTOCOL_VERSION;
 
 /// `payload_type` values that must carry a `correlation_id` (exact, PascalCase only, like the
@@ -44,8 +44,7 @@ pub const CORRELATED_MODEL_NAMES: [&str; 3] = ["TaskResponse", "McpToolResult", 
 /// assert_eq!(response.correlation_id.as_deref(), Some(request.id.as_str()));
 /// assert_eq!(response.recipient, request.sender);
 /// ```
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(try_from = "EnvelopeWire")]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Envelope {
     /// Envelope id (ULID when generated; any sender-supplied string is kept).
     pub id: EnvelopeId,
@@ -90,6 +89,13 @@ struct EnvelopeWire {
     trace_id: Option<String>,
     #[serde(default)]
     extensions: Option<JsonObject>,
+}
+
+impl<'de> Deserialize<'de> for Envelope {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let wire: EnvelopeWire = map_only(deserializer)?;
+        Envelope::try_from(wire).map_err(serde::de::Error::custom)
+    }
 }
 
 impl TryFrom<EnvelopeWire> for Envelope {

@@ -1,9 +1,7 @@
 //! Size-limited streaming decompression (spec §10.3, check 3).
 //!
 //! The reference server inflates the whole body in memory and only then compares its size with
-//! the maximum; here the output is capped while decoding, so a decompression bomb costs at most
-//! `limit + 1` bytes of output buffer (plus the decoder's own state: 32 KiB for gzip, up to a
-//! 16 MiB window for brotli).
+//! the maximum; here the output is capped while decoding.
 
 use std::io;
 use std::pin::Pin;
@@ -87,6 +85,10 @@ pub enum DecompressError {
 /// Exactly `limit` bytes are allowed (spec §10.3: only "strictly greater than max" is
 /// rejected). [`Encoding::Identity`] copies the bytes through with the same limit.
 ///
+/// Memory use is therefore bounded by `limit + 1` bytes of output plus the decoder's state:
+/// about 32 KiB for gzip, and for brotli a window that grows with the data actually decoded
+/// up to at most 16 MiB (the stream's declared window size).
+///
 /// Decoding rules, chosen to match the reference server (Python `gzip.decompress` /
 /// `brotli.decompress`):
 ///
@@ -94,8 +96,8 @@ pub enum DecompressError {
 ///   after a member (padding) are skipped; any other trailing bytes must form a valid member,
 ///   so trailing garbage is [`DecompressError::Invalid`]. An empty body decodes to an empty
 ///   body.
-/// * **brotli**: exactly one stream; bytes after its end, and an empty body, are
-///   [`DecompressError::Invalid`].
+/// * **brotli**: exactly one standard (RFC 7932) stream; bytes after its end, an empty body
+///   and large-window streams are [`DecompressError::Invalid`].
 ///
 /// Errors of `reader` itself are reported as [`DecompressError::Io`]. The decoder yields to the
 /// executor once per MiB of output so that a large body does not monopolise a worker thread.
@@ -105,6 +107,9 @@ pub enum DecompressError {
 /// ```
 /// use asap_codec::compression::{compress, decompress_limited, DecompressError, Encoding};
 ///
+/// # #[cfg(not(all(feature = "gzip", feature = "br")))]
+/// # fn main() {}
+/// # #[cfg(all(feature = "gzip", feature = "br"))]
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let body = br#"{"jsonrpc":"2.0","method":"asap.send"}"#.repeat(100);
@@ -143,6 +148,9 @@ where
 ///     compress, decompress_slice, DecompressError, Encoding, DEFAULT_MAX_REQUEST_SIZE,
 /// };
 ///
+/// # #[cfg(not(all(feature = "gzip", feature = "br")))]
+/// # fn main() {}
+/// # #[cfg(all(feature = "gzip", feature = "br"))]
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let body = br#"{"jsonrpc":"2.0","method":"asap.send"}"#;
@@ -235,12 +243,30 @@ where
     }
 }
 
-/// Decodes exactly one brotli stream and rejects anything after it.
+/// The low 7 bits of the first byte of a "large-window brotli" stream (window up to 1 GiB, not
+/// part of RFC 7932).
+#[cfg(feature = "br")]
+const LARGE_WINDOW_SIGNATURE: u8 = 0x11;
+
+/// Decodes exactly one standard brotli stream and rejects anything after it.
+///
+/// The decoder underneath also accepts large-window streams; they are refused up front, as the
+/// reference's `brotli.decompress` does, which keeps its window at 16 MiB or less.
 #[cfg(feature = "br")]
 async fn unbrotli<R>(source: &mut Source<R>, out: &mut Output) -> Result<(), DecompressError>
 where
     R: AsyncBufRead + Unpin,
 {
+    let first = source
+        .fill_buf()
+        .await
+        .map_err(DecompressError::Io)?
+        .first();
+    if first.is_some_and(|&byte| byte & 0x7f == LARGE_WINDOW_SIGNATURE) {
+        return Err(DecompressError::Invalid {
+            reason: "large-window brotli streams are not supported".to_owned(),
+        });
+    }
     let result = {
         let mut stream = BrotliDecoder::new(&mut *source);
         out.fill(&mut stream).await

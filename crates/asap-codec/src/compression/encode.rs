@@ -57,6 +57,9 @@ pub const fn should_compress(len: usize, threshold: usize) -> bool {
 /// ```
 /// use asap_codec::compression::{compress, decompress_slice, Encoding};
 ///
+/// # #[cfg(not(all(feature = "gzip", feature = "br")))]
+/// # fn main() {}
+/// # #[cfg(all(feature = "gzip", feature = "br"))]
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let body = br#"{"jsonrpc":"2.0","method":"asap.send","params":{}}"#.repeat(50);
@@ -120,6 +123,9 @@ where
 /// ```
 /// use asap_codec::compression::{Compression, Encoding};
 ///
+/// # #[cfg(not(all(feature = "gzip", feature = "br")))]
+/// # fn main() {}
+/// # #[cfg(all(feature = "gzip", feature = "br"))]
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> std::io::Result<()> {
 /// let policy = Compression::default().with_encoding(Encoding::Gzip);

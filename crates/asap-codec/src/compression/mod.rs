@@ -36,6 +36,9 @@
 //!         })
 //! }
 //!
+//! # #[cfg(not(all(feature = "gzip", feature = "br")))]
+//! # fn main() {}
+//! # #[cfg(all(feature = "gzip", feature = "br"))]
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let json = br#"{"jsonrpc":"2.0","method":"asap.send","params":{},"id":"req-1"}"#;

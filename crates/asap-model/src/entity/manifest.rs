@@ -5,7 +5,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use crate::error::AsapError;
 use crate::json::JsonObject;
 use crate::urn::AgentUrn;
-use crate::validation::de;
+use crate::validation::{de, map_only, option_map_only, vec_map_only};
 use crate::version::{ASAP_PROTOCOL_VERSION, check_pep440};
 
 /// Authentication schemes a manifest may declare (compared lower-cased).
@@ -26,8 +26,10 @@ pub struct Manifest {
     /// What the agent does.
     pub description: String,
     /// Capabilities (may be `{}`).
+    #[serde(deserialize_with = "map_only")]
     pub capabilities: Capability,
     /// Endpoints.
+    #[serde(deserialize_with = "map_only")]
     pub endpoints: Endpoint,
     /// Authentication; presence turns on server authentication.
     #[serde(default, deserialize_with = "de_auth")]
@@ -67,7 +69,7 @@ pub struct Capability {
     #[serde(default = "default_asap_version")]
     pub asap_version: String,
     /// Skills.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "vec_map_only")]
     pub skills: Vec<Skill>,
     /// Whether task state is persisted.
     #[serde(default)]
@@ -169,7 +171,7 @@ fn de_version<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
 }
 
 fn de_auth<'de, D: Deserializer<'de>>(d: D) -> Result<Option<AuthScheme>, D::Error> {
-    let auth = Option::<AuthScheme>::deserialize(d)?;
+    let auth: Option<AuthScheme> = option_map_only(d)?;
     if let Some(a) = &auth {
         a.check_schemes()
             .map_err(|e| de::error(e.code.as_str(), e.message))?;

@@ -7,6 +7,10 @@
 
 mod classify;
 pub(crate) mod de;
+mod map_only;
+
+pub use map_only::{MapOnly, map_only};
+pub(crate) use map_only::{option_map_only, vec_map_only};
 
 use std::fmt;
 
@@ -110,7 +114,7 @@ impl fmt::Display for ValidationError {
 
 impl std::error::Error for ValidationError {}
 
-/// Decodes `T` from a JSON value, reporting the first failure as a located [`ValidationError`].
+/// Decodes `T` from a JSON object, reporting the first failure as a located [`ValidationError`].
 ///
 /// This is the precise (slower) decoder used to explain a failure; hot paths deserialize
 /// directly and fall back to it only when they fail.
@@ -125,6 +129,12 @@ impl std::error::Error for ValidationError {}
 /// assert_eq!(err.json_path(), "$.skill_id");
 /// ```
 pub fn from_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, ValidationError> {
+    if !value.is_object() {
+        return Err(ValidationError::new(
+            "dict_type",
+            "Input should be a valid dictionary",
+        ));
+    }
     serde_path_to_error::deserialize(value).map_err(classify::from_path_error)
 }
 
