@@ -35,7 +35,8 @@ pub struct Call {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FastRequest {
-    #[serde(default)]
+    /// Absent is fine; `null` is not (it is not the literal `"2.0"`).
+    #[serde(default, deserialize_with = "present_version")]
     jsonrpc: Option<Version>,
     method: String,
     #[serde(deserialize_with = "map_only")]
@@ -61,6 +62,10 @@ impl<'de> Deserialize<'de> for Version {
             Err(serde::de::Error::custom("jsonrpc must be \"2.0\""))
         }
     }
+}
+
+fn present_version<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Version>, D::Error> {
+    Version::deserialize(d).map(Some)
 }
 
 /// Decodes a request body (UTF-8 JSON, already decompressed) with simd-json.
