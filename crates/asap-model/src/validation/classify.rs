@@ -19,6 +19,10 @@ pub(super) fn from_path_error(
     }
     let message = err.into_inner().to_string();
     let mut error = classify_message(&message);
+    // An unknown member fails while its key is read, so the path already ends with it.
+    if error.kind == "extra_forbidden" && loc.last() == error.loc.first() {
+        error.loc.clear();
+    }
     loc.append(&mut error.loc);
     error.loc = loc;
     error
