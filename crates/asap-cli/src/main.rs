@@ -1,1 +1,109 @@
-fn main() {}
+//! `asap`, the command-line tool of the ASAP agent protocol.
+//!
+//! - `asap validate FILE|-` checks an envelope, a JSON-RPC `asap.send` request body or (with
+//!   `--kind`) a bare entity, part or payload, and prints the protocol error of an invalid
+//!   document.
+//! - `asap schemas export DIR` writes the 25 JSON Schemas generated from the protocol types;
+//!   `asap schemas list` and `asap schemas show NAME` list and print them.
+//!
+//! Exit status: 0 success, 1 invalid document, 2 usage or I/O error.
+
+mod cli;
+mod schemas;
+mod validate;
+
+use std::io::{Read, Write};
+use std::path::Path;
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use cli::{Cli, Command, SchemasCommand, ValidateArgs};
+use validate::Outcome;
+
+/// Exit status of an invalid document.
+const EXIT_INVALID: u8 = 1;
+/// Exit status of a usage or I/O error (clap uses the same for usage errors).
+const EXIT_USAGE: u8 = 2;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Validate(args) => run_validate(&args),
+        Command::Schemas { command } => run_schemas(&command, cli.verbose),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {}", validate::sanitize(&format!("{e:#}")));
+            ExitCode::from(EXIT_USAGE)
+        }
+    }
+}
+
+fn read_input(path: &Path) -> anyhow::Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    if path.as_os_str() == "-" {
+        std::io::stdin()
+            .lock()
+            .read_to_end(&mut bytes)
+            .map_err(|e| anyhow::anyhow!("cannot read standard input: {e}"))?;
+    } else {
+        std::fs::File::open(path)
+            .and_then(|mut f| f.read_to_end(&mut bytes))
+            .map_err(|e| anyhow::anyhow!("cannot read '{}': {e}", path.display()))?;
+    }
+    Ok(bytes)
+}
+
+fn run_validate(args: &ValidateArgs) -> anyhow::Result<ExitCode> {
+    let bytes = read_input(&args.file)?;
+    match validate::validate(&bytes, args.kind) {
+        Outcome::Valid(note) => {
+            let mut out = std::io::stdout().lock();
+            match note {
+                None => writeln!(out, "valid")?,
+                Some(note) => writeln!(out, "valid ({note})")?,
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Outcome::Invalid(lines) => {
+            let mut err = std::io::stderr().lock();
+            for line in lines {
+                writeln!(err, "{line}")?;
+            }
+            Ok(ExitCode::from(EXIT_INVALID))
+        }
+    }
+}
+
+fn run_schemas(command: &SchemasCommand, verbose: bool) -> anyhow::Result<ExitCode> {
+    let mut out = std::io::stdout().lock();
+    match command {
+        SchemasCommand::Export { dir } => {
+            schemas::export(dir)?;
+            writeln!(
+                out,
+                "Exported {} schemas to {}",
+                schemas::ENTRIES.len(),
+                dir.display()
+            )?;
+            if verbose {
+                for entry in &schemas::ENTRIES {
+                    writeln!(out, "  - {}", entry.relative_path())?;
+                }
+            }
+        }
+        SchemasCommand::List => {
+            for entry in &schemas::ENTRIES {
+                writeln!(out, "{}\t{}", entry.name, entry.relative_path())?;
+            }
+        }
+        SchemasCommand::Show { name } => {
+            let entry = schemas::find(name)
+                .ok_or_else(|| anyhow::anyhow!("Unknown schema name: {name}"))?;
+            out.write_all(entry.render()?.as_bytes())?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

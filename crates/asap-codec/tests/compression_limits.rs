@@ -394,6 +394,9 @@ async fn corrupt_brotli_is_invalid() {
     let trailing = [good.as_slice(), b"x"].concat();
     let message = assert_invalid(decompress_slice(Encoding::Brotli, &trailing, 1000).await);
     assert!(message.contains("after the end"), "{message}");
+    // A (valid, empty) large-window brotli stream: window bits 30, ISLAST, ISLASTEMPTY.
+    let message = assert_invalid(decompress_slice(Encoding::Brotli, &[0x11, 0xde], 1000).await);
+    assert!(message.contains("large-window"), "{message}");
     // Two concatenated brotli streams are not one stream.
     let twice = good.repeat(2);
     assert_invalid(decompress_slice(Encoding::Brotli, &twice, 10_000).await);
@@ -424,4 +427,44 @@ async fn buf_reader_over_async_read_works() {
         .await
         .unwrap();
     assert_eq!(inflated, data);
+}
+
+#[tokio::test]
+async fn large_bodies_let_other_tasks_run() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    let data = vec![b'z'; 8 * MIB];
+    let compressed = compress(Encoding::Gzip, &data).await.unwrap();
+
+    let ticks = Arc::new(AtomicUsize::new(0));
+    let ticker = tokio::spawn({
+        let ticks = Arc::clone(&ticks);
+        async move {
+            loop {
+                ticks.fetch_add(1, Ordering::Relaxed);
+                // Reschedule right away (tokio's `yield_now` defers the wake-up).
+                let mut yielded = false;
+                std::future::poll_fn(|cx| {
+                    if yielded {
+                        Poll::Ready(())
+                    } else {
+                        yielded = true;
+                        cx.waker().wake_by_ref();
+                        Poll::Pending
+                    }
+                })
+                .await;
+            }
+        }
+    });
+    let before = ticks.load(Ordering::Relaxed);
+    // `&[u8]` never returns `Pending`: only the decoder's own yields let the ticker run.
+    let inflated = decompress_slice(Encoding::Gzip, &compressed, data.len())
+        .await
+        .unwrap();
+    let during = ticks.load(Ordering::Relaxed) - before;
+    ticker.abort();
+    assert_eq!(inflated.len(), data.len());
+    assert!(during >= 4, "the ticker ran {during} times");
 }

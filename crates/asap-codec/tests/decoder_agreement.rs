@@ -7,12 +7,19 @@ use proptest::prelude::*;
 use serde_json::{Value, json};
 
 fn agree(body: &[u8]) -> Result<(), TestCaseError> {
-    let results = [decode_request(body), decode_request_serde_json(body), decode_exact(body)];
+    let results = [
+        decode_request(body),
+        decode_request_serde_json(body),
+        decode_exact(body),
+    ];
     for other in &results[1..] {
         match (&results[0], other) {
             (Ok(a), Ok(b)) => {
                 prop_assert_eq!(&a.id, &b.id);
-                let b_envelope = b.envelope.clone().map(|e| with_generated_from(e, a.envelope.as_ref().ok()));
+                let b_envelope = b
+                    .envelope
+                    .clone()
+                    .map(|e| with_generated_from(e, a.envelope.as_ref().ok()));
                 prop_assert_eq!(&a.envelope, &b_envelope);
             }
             (Err(a), Err(b)) => prop_assert_eq!(a, b),
@@ -30,7 +37,10 @@ fn with_generated_from(mut envelope: Envelope, reference: Option<&Envelope>) -> 
     };
     let now = Timestamp::now();
     let fresh = |t: &Timestamp| now.seconds_until(t).abs() < 60.0;
-    if envelope.id != reference.id && envelope.id.as_str().len() == 26 && reference.id.as_str().len() == 26 {
+    if envelope.id != reference.id
+        && envelope.id.as_str().len() == 26
+        && reference.id.as_str().len() == 26
+    {
         envelope.id = reference.id.clone();
     }
     if fresh(&envelope.timestamp) && fresh(&reference.timestamp) {

@@ -20,13 +20,29 @@ fn envelope_error(file: &str) -> Option<Value> {
 fn structural_envelope_errors() {
     for (file, kind, loc) in [
         ("envelope_missing_sender.json", "missing", json!(["sender"])),
-        ("envelope_unknown_field.json", "extra_forbidden", json!(["priority"])),
-        ("envelope_payload_not_object.json", "dict_type", json!(["payload"])),
+        (
+            "envelope_unknown_field.json",
+            "extra_forbidden",
+            json!(["priority"]),
+        ),
+        (
+            "envelope_payload_not_object.json",
+            "dict_type",
+            json!(["payload"]),
+        ),
         ("envelope_id_not_string.json", "string_type", json!(["id"])),
-        ("envelope_bad_timestamp_format.json", "datetime_from_date_parsing", json!(["timestamp"])),
+        (
+            "envelope_bad_timestamp_format.json",
+            "datetime_from_date_parsing",
+            json!(["timestamp"]),
+        ),
     ] {
         let e = envelope_error(file).unwrap_or_else(|| panic!("{file} accepted"));
-        assert_eq!((e["type"].as_str(), &e["loc"]), (Some(kind), &loc), "{file}: {e}");
+        assert_eq!(
+            (e["type"].as_str(), &e["loc"]),
+            (Some(kind), &loc),
+            "{file}: {e}"
+        );
     }
 }
 
@@ -34,15 +50,34 @@ fn structural_envelope_errors() {
 #[test]
 fn value_errors_get_the_intended_invalid_params() {
     for (file, loc, msg_start) in [
-        ("envelope_bad_sender_urn.json", json!(["sender"]), "Agent ID must follow URN format"),
-        ("envelope_uppercase_urn.json", json!(["sender"]), "Agent ID must follow URN format"),
-        ("envelope_urn_too_long.json", json!(["sender"]), "Agent URN must be at most 256 characters, got 257"),
-        ("envelope_taskresponse_missing_correlation.json", json!([]), "TaskResponse must have correlation_id"),
+        (
+            "envelope_bad_sender_urn.json",
+            json!(["sender"]),
+            "Agent ID must follow URN format",
+        ),
+        (
+            "envelope_uppercase_urn.json",
+            json!(["sender"]),
+            "Agent ID must follow URN format",
+        ),
+        (
+            "envelope_urn_too_long.json",
+            json!(["sender"]),
+            "Agent URN must be at most 256 characters, got 257",
+        ),
+        (
+            "envelope_taskresponse_missing_correlation.json",
+            json!([]),
+            "TaskResponse must have correlation_id",
+        ),
     ] {
         let e = envelope_error(file).unwrap_or_else(|| panic!("{file} accepted"));
         assert_eq!(e["type"], "value_error", "{file}");
         assert_eq!(e["loc"], loc, "{file}");
-        assert!(e["msg"].as_str().expect("msg").starts_with(msg_start), "{file}: {e}");
+        assert!(
+            e["msg"].as_str().expect("msg").starts_with(msg_start),
+            "{file}: {e}"
+        );
     }
 }
 
@@ -60,7 +95,9 @@ fn samples_decided_after_the_codec_decode_here() {
 
 #[test]
 fn reference_bug_capture_gets_invalid_params() {
-    let capture = common::read_json(&common::examples_dir().join("jsonrpc/error_invalid_urn_reference_bug.json"));
+    let capture = common::read_json(
+        &common::examples_dir().join("jsonrpc/error_invalid_urn_reference_bug.json"),
+    );
     let call = decode_request(&common::capture_body(&capture)).expect("framed");
     let e = call.envelope.expect_err("bad urn");
     assert_eq!(e.code, -32602);

@@ -2,7 +2,9 @@
 
 mod common;
 
-use asap_codec::rpc::{Call, ErrorResponse, Id, decode_exact, decode_request, decode_request_serde_json};
+use asap_codec::rpc::{
+    Call, ErrorResponse, Id, decode_exact, decode_request, decode_request_serde_json,
+};
 use serde_json::{Value, json};
 
 /// Decodes with all three entry points and checks they agree; returns the simd-json result.
@@ -49,7 +51,12 @@ fn parse_error_matches_the_reference_text() {
 fn invalid_utf8_is_a_parse_error() {
     let e = framing_error(b"{\"jsonrpc\": \"2.0\xff\"}");
     assert_eq!(e.error.code, -32700);
-    assert!(e.error.data_error().expect("error").starts_with("Invalid UTF-8 encoding: "));
+    assert!(
+        e.error
+            .data_error()
+            .expect("error")
+            .starts_with("Invalid UTF-8 encoding: ")
+    );
 }
 
 #[test]
@@ -61,9 +68,19 @@ fn batch_and_scalars_are_not_requests() {
         Some(json!({"error": "JSON-RPC request must be an object", "received_type": "list"}))
     );
     assert_eq!(e.id, None);
-    for (body, kind) in [("1", "int"), ("1.5", "float"), ("\"x\"", "str"), ("true", "bool"), ("null", "NoneType")] {
+    for (body, kind) in [
+        ("1", "int"),
+        ("1.5", "float"),
+        ("\"x\"", "str"),
+        ("true", "bool"),
+        ("null", "NoneType"),
+    ] {
         let e = framing_error(body.as_bytes());
-        assert_eq!(e.error.data.as_ref().expect("data")["received_type"], kind, "{body}");
+        assert_eq!(
+            e.error.data.as_ref().expect("data")["received_type"],
+            kind,
+            "{body}"
+        );
     }
 }
 
@@ -78,7 +95,11 @@ fn structure_errors_are_invalid_request() {
     ] {
         let e = framing_error(&invalid(file));
         assert_eq!(e.error.code, -32600, "{file}");
-        assert_eq!(e.error.data_error(), Some("Invalid JSON-RPC structure"), "{file}");
+        assert_eq!(
+            e.error.data_error(),
+            Some("Invalid JSON-RPC structure"),
+            "{file}"
+        );
         assert_eq!(first_loc(&e), loc, "{file}");
         assert_eq!(e.id.is_some(), echoed, "{file}: {:?}", e.id);
     }
@@ -88,7 +109,10 @@ fn structure_errors_are_invalid_request() {
 fn params_array_is_invalid_params() {
     let e = framing_error(&invalid("jsonrpc_params_array.json"));
     assert_eq!(e.error.code, -32602);
-    assert_eq!(e.error.data_error(), Some("JSON-RPC 'params' must be an object"));
+    assert_eq!(
+        e.error.data_error(),
+        Some("JSON-RPC 'params' must be an object")
+    );
     assert_eq!(first_loc(&e), json!(["params"]));
 }
 
@@ -103,12 +127,18 @@ fn unknown_method() {
 fn envelope_errors_are_deferred_to_after_framing() {
     let call = decode(&invalid("jsonrpc_missing_envelope.json")).expect("framed");
     let e = call.envelope.expect_err("missing");
-    assert_eq!((e.code, e.data_error()), (-32602, Some("Missing 'envelope' in params")));
+    assert_eq!(
+        (e.code, e.data_error()),
+        (-32602, Some("Missing 'envelope' in params"))
+    );
 
     // The reference answers -32603 here (I-01); the intended answer is -32602.
     let call = decode(&invalid("jsonrpc_envelope_not_object.json")).expect("framed");
     let e = call.envelope.expect_err("not an object");
-    assert_eq!((e.code, e.data_error()), (-32602, Some("Invalid envelope structure")));
+    assert_eq!(
+        (e.code, e.data_error()),
+        (-32602, Some("Invalid envelope structure"))
+    );
 
     let body = br#"{"jsonrpc":"2.0","method":"asap.send","params":{"envelope":null},"id":3}"#;
     let call = decode(body).expect("framed");
@@ -126,10 +156,19 @@ fn ids_are_coerced_like_the_reference() {
             r#"{{"jsonrpc":"2.0","method":"asap.send","params":{{"envelope":null}},"id":{id}}}"#
         )
     };
-    assert_eq!(decode(base("\"a\"").as_bytes()).expect("str").id, Id::Str("a".into()));
+    assert_eq!(
+        decode(base("\"a\"").as_bytes()).expect("str").id,
+        Id::Str("a".into())
+    );
     assert_eq!(decode(base("7").as_bytes()).expect("int").id, Id::Num(7));
-    assert_eq!(decode(base("7.0").as_bytes()).expect("float").id, Id::Num(7));
-    assert_eq!(decode(base("true").as_bytes()).expect("bool").id, Id::Num(1));
+    assert_eq!(
+        decode(base("7.0").as_bytes()).expect("float").id,
+        Id::Num(7)
+    );
+    assert_eq!(
+        decode(base("true").as_bytes()).expect("bool").id,
+        Id::Num(1)
+    );
     // An array id is not echoed (the reference crashes with id "", I-06).
     let e = framing_error(base("[1]").as_bytes());
     assert_eq!((e.error.code, e.id), (-32600, None));
@@ -164,9 +203,21 @@ fn captured_exchanges_decided_by_framing() {
             Ok(call) => (call.envelope.expect_err(name), Some(call.id)),
         };
         assert_eq!(error.code, expected["error"]["code"], "{name}");
-        assert_eq!(expected["error"]["message"], error.message.as_ref(), "{name}");
-        assert_eq!(error.data_error(), expected["error"]["data"]["error"].as_str(), "{name}");
-        assert_eq!(serde_json::to_value(&id).expect("id"), expected["id"], "{name}");
+        assert_eq!(
+            expected["error"]["message"],
+            error.message.as_ref(),
+            "{name}"
+        );
+        assert_eq!(
+            error.data_error(),
+            expected["error"]["data"]["error"].as_str(),
+            "{name}"
+        );
+        assert_eq!(
+            serde_json::to_value(&id).expect("id"),
+            expected["id"],
+            "{name}"
+        );
         if let Some(errors) = expected["error"]["data"]["validation_errors"].as_array() {
             let ours = &error.data.as_ref().expect("data")["validation_errors"][0];
             assert_eq!(ours["type"], errors[0]["type"], "{name}");
@@ -183,7 +234,11 @@ fn captured_success_requests_decode() {
     let mut seen = 0;
     for entry in std::fs::read_dir(&dir).expect("dir") {
         let path = entry.expect("entry").path();
-        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_owned();
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default()
+            .to_owned();
         if !name.starts_with("success_") {
             continue;
         }
@@ -194,9 +249,17 @@ fn captured_success_requests_decode() {
             continue; // compressed bodies are covered by the server's tests
         }
         let call = decode(&body).unwrap_or_else(|e| panic!("{name}: {e:?}"));
-        assert_eq!(serde_json::to_value(&call.id).expect("id"), request["id"], "{name}");
+        assert_eq!(
+            serde_json::to_value(&call.id).expect("id"),
+            request["id"],
+            "{name}"
+        );
         let envelope = call.envelope.unwrap_or_else(|e| panic!("{name}: {e:?}"));
-        assert_eq!(envelope.id.as_str(), request["params"]["envelope"]["id"], "{name}");
+        assert_eq!(
+            envelope.id.as_str(),
+            request["params"]["envelope"]["id"],
+            "{name}"
+        );
         seen += 1;
     }
     assert!(seen >= 3, "only {seen} success captures found");

@@ -28,12 +28,21 @@ fn success_round_trips() {
     for id in [Id::from("req-1"), Id::Num(42)] {
         let body = encode_success(&id, &env);
         let v: Value = serde_json::from_slice(&body).expect("json");
-        assert_eq!(v.as_object().expect("obj").keys().collect::<Vec<_>>(), ["jsonrpc", "result", "id"]);
+        assert_eq!(
+            v.as_object().expect("obj").keys().collect::<Vec<_>>(),
+            ["jsonrpc", "result", "id"]
+        );
         match decode_response(&body).expect("decode") {
             Response::Success { id: got, envelope } => {
                 assert_eq!(got, Some(id));
                 assert_eq!(envelope.id, env.id);
-                assert_eq!(envelope.payload_as::<TaskRequest>().expect("typed").skill_id, "echo");
+                assert_eq!(
+                    envelope
+                        .payload_as::<TaskRequest>()
+                        .expect("typed")
+                        .skill_id,
+                    "echo"
+                );
             }
             other => panic!("{other:?}"),
         }
@@ -42,7 +51,10 @@ fn success_round_trips() {
 
 #[test]
 fn error_round_trips_with_null_id() {
-    let response = ErrorResponse::new(RpcError::parse_error("Expecting value: line 1 column 1 (char 0)"), None);
+    let response = ErrorResponse::new(
+        RpcError::parse_error("Expecting value: line 1 column 1 (char 0)"),
+        None,
+    );
     let body = encode_error(&response);
     let v: Value = serde_json::from_slice(&body).expect("json");
     assert_eq!(v["id"], Value::Null);
@@ -68,6 +80,10 @@ fn request_is_what_the_reference_client_sends() {
 #[test]
 fn malformed_responses_are_errors() {
     for body in [&b"nope"[..], b"{}", br#"{"result":{"envelope":{}},"id":1}"#] {
-        assert!(decode_response(body).is_err(), "{}", String::from_utf8_lossy(body));
+        assert!(
+            decode_response(body).is_err(),
+            "{}",
+            String::from_utf8_lossy(body)
+        );
     }
 }

@@ -9,7 +9,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-/// How many output bytes are produced between two yields.
+/// How many output bytes (or equivalent work) are produced between two yields.
 pub(crate) const YIELD_INTERVAL: usize = 1024 * 1024;
 
 /// Counts produced bytes and yields to the executor every [`YIELD_INTERVAL`] bytes.
@@ -19,7 +19,8 @@ pub(crate) struct Budget {
 }
 
 impl Budget {
-    /// Records `produced` bytes, yielding first if the interval is used up.
+    /// Records `produced` bytes of output (or equivalent work), yielding if the interval is
+    /// used up.
     pub(crate) async fn spend(&mut self, produced: usize) {
         self.since_yield = self.since_yield.saturating_add(produced);
         if self.since_yield >= YIELD_INTERVAL {

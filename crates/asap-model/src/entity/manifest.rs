@@ -52,8 +52,7 @@ impl Manifest {
         })?;
         if let Some(auth) = &self.auth {
             auth.check_schemes().map_err(|e| {
-                crate::ValidationError::new(e.code.as_str(), e.message)
-                    .prefixed(["auth", "schemes"])
+                crate::ValidationError::new(e.code.as_str(), e.message).prefixed(["auth"])
             })?;
         }
         Ok(())
