@@ -59,10 +59,8 @@ fn mutate(value: &mut Value, path: &[usize], action: u8, replacement: Value) {
         Value::Object(map) if !map.is_empty() => {
             let index = path.first().copied().unwrap_or(0) % map.len();
             let key = map.keys().nth(index).cloned().unwrap_or_default();
-            if path.len() > 1 {
-                if let Some(child) = map.get_mut(&key) {
-                    return mutate(child, &path[1..], action, replacement);
-                }
+            if let Some(child) = map.get_mut(&key).filter(|_| path.len() > 1) {
+                return mutate(child, &path[1..], action, replacement);
             }
             match action % 3 {
                 0 => {

@@ -99,7 +99,8 @@ pub enum DecompressError {
 /// * **brotli**: exactly one standard (RFC 7932) stream; bytes after its end, an empty body
 ///   and large-window streams are [`DecompressError::Invalid`].
 ///
-/// Errors of `reader` itself are reported as [`DecompressError::Io`].
+/// Errors of `reader` itself are reported as [`DecompressError::Io`]. Pass `&mut reader` to
+/// keep the reader (e.g. to see how much input was left unread after an error).
 ///
 /// Decoding is CPU-bound: the decoder yields to the executor once per MiB of output (and every
 /// 128 gzip members) so that a large body does not monopolise a worker thread. Its total cost
