@@ -57,7 +57,7 @@ fn value_errors_get_the_intended_invalid_params() {
         ),
         (
             "envelope_uppercase_urn.json",
-            json!(["sender"]),
+            json!(["recipient"]),
             "Agent ID must follow URN format",
         ),
         (
