@@ -1,0 +1,70 @@
+//! What a handler knows about the request besides the envelope.
+
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use asap_model::AgentUrn;
+
+use crate::trace::TraceContext;
+
+/// The peer address of a connection, inserted into request extensions by the server.
+///
+/// When the service is mounted in another server, insert it yourself (for example from
+/// axum's `ConnectInfo`) to enable per-IP rate limiting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct PeerAddr(pub SocketAddr);
+
+/// The identity established by authentication, inserted into request extensions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity(pub AgentUrn);
+
+/// Request context handed to layers and handlers with the envelope.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct RequestContext {
+    /// HTTP request headers.
+    pub headers: http::HeaderMap,
+    /// Peer socket address, when known.
+    pub peer_addr: Option<SocketAddr>,
+    /// Authenticated agent, when the server requires authentication.
+    pub identity: Option<AgentUrn>,
+    /// Trace context of this request.
+    pub trace: TraceContext,
+    /// When the request entered the server.
+    pub received_at: Instant,
+}
+
+impl RequestContext {
+    /// A context with the given headers and nothing else known.
+    pub fn new(headers: http::HeaderMap) -> Self {
+        Self {
+            headers,
+            peer_addr: None,
+            identity: None,
+            trace: TraceContext::default(),
+            received_at: Instant::now(),
+        }
+    }
+}
+
+impl Default for RequestContext {
+    fn default() -> Self {
+        Self::new(http::HeaderMap::new())
+    }
+}
+
+/// An envelope with its context: the request type of envelope-level services.
+#[derive(Debug, Clone)]
+pub struct AsapRequest {
+    /// The validated request envelope.
+    pub envelope: asap_model::Envelope,
+    /// Request context.
+    pub ctx: RequestContext,
+}
+
+impl AsapRequest {
+    /// Pairs an envelope with a context.
+    pub fn new(envelope: asap_model::Envelope, ctx: RequestContext) -> Self {
+        Self { envelope, ctx }
+    }
+}

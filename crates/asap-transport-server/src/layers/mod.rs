@@ -1,0 +1,23 @@
+//! The server's tower layers, one per concern, in the protocol's processing order.
+//!
+//! HTTP level (`Service<http::Request<B>>`):
+//! 1. [`body_limit`]: declared and streamed size (413)
+//! 2. [`ratelimit`]: per-IP rate limit (429)
+//! 3. [`decompression`]: `Content-Encoding`, inflated size (415, 400, 413)
+//! 4. [`auth`]: bearer token → identity (applied after framing by the endpoint)
+//!
+//! Envelope level (`Service<AsapRequest>`):
+//! 5. [`auth::SenderMatchLayer`]: sender = authenticated identity
+//! 6. [`timestamp`]: timestamp window
+//! 7. [`nonce`]: replay protection
+//! 8. [`ratelimit`]: per-sender rate limit (when keyed by sender)
+//!
+//! then [`Dispatch`](crate::registry::Dispatch).
+
+pub mod auth;
+pub mod body_limit;
+pub mod decompression;
+pub mod future;
+pub mod nonce;
+pub mod ratelimit;
+pub mod timestamp;

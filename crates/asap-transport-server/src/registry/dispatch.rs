@@ -1,0 +1,161 @@
+//! Dispatch: the innermost envelope-level service.
+
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use asap_codec::rpc::RpcError;
+use asap_model::{AsapError, Envelope};
+use futures_util::FutureExt;
+use futures_util::future::BoxFuture;
+use tower_service::Service;
+
+use super::handler::HandlerError;
+use super::{BlockingPool, Entry, HandlerRegistry};
+use crate::context::AsapRequest;
+use crate::rejection::Rejection;
+
+/// Looks up the handler of `payload_type` and runs it.
+///
+/// - no handler → `-32601` with the `payload_type` (checked first, like the reference);
+/// - a known payload type whose payload fails its model → `-32602 Invalid envelope structure`
+///   located under `payload` (the reference answers `-32603` from inside its handler);
+/// - blocking handlers take a slot of the [`BlockingPool`] or get HTTP 503 at once;
+/// - a handler error or panic → `-32603`, sanitized unless `debug` is on. A panic never
+///   drops the connection.
+#[derive(Clone)]
+pub struct Dispatch {
+    registry: Arc<HandlerRegistry>,
+    pool: BlockingPool,
+    debug: bool,
+    validate_payloads: bool,
+}
+
+impl std::fmt::Debug for Dispatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Dispatch")
+            .field("registry", &self.registry)
+            .field("pool", &self.pool)
+            .field("debug", &self.debug)
+            .field("validate_payloads", &self.validate_payloads)
+            .finish()
+    }
+}
+
+impl Dispatch {
+    /// A dispatcher over `registry` with the default blocking pool, production output and
+    /// payload validation on.
+    pub fn new(registry: HandlerRegistry) -> Self {
+        Self {
+            registry: Arc::new(registry),
+            pool: BlockingPool::default(),
+            debug: false,
+            validate_payloads: true,
+        }
+    }
+
+    /// Uses `pool` for blocking handlers.
+    #[must_use]
+    pub fn with_pool(mut self, pool: BlockingPool) -> Self {
+        self.pool = pool;
+        self
+    }
+
+    /// Full error detail in `-32603` replies (`ASAP_DEBUG`).
+    #[must_use]
+    pub fn with_debug(mut self, debug: bool) -> Self {
+        self.debug = debug;
+        self
+    }
+
+    /// Whether payloads of the twelve known types are validated before the handler runs.
+    #[must_use]
+    pub fn with_payload_validation(mut self, on: bool) -> Self {
+        self.validate_payloads = on;
+        self
+    }
+
+    fn internal(&self, error: &HandlerError) -> Rejection {
+        match error {
+            HandlerError::Rpc(e) => Rejection::Rpc(e.clone()),
+            _ if self.debug => {
+                let kind = match error {
+                    HandlerError::Asap(e) => e.code.as_str().to_owned(),
+                    _ => "HandlerError".to_owned(),
+                };
+                Rejection::Rpc(RpcError::internal_debug(&error.to_string(), &kind, ""))
+            }
+            _ => Rejection::Rpc(RpcError::internal()),
+        }
+    }
+
+    fn panicked(&self, payload: &(dyn std::any::Any + Send)) -> Rejection {
+        if self.debug {
+            let text = payload
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "handler panicked".to_owned());
+            Rejection::Rpc(RpcError::internal_debug(&text, "Panic", ""))
+        } else {
+            Rejection::Rpc(RpcError::internal())
+        }
+    }
+}
+
+impl Service<AsapRequest> for Dispatch {
+    type Response = Envelope;
+    type Error = Rejection;
+    type Future = BoxFuture<'static, Result<Envelope, Rejection>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: AsapRequest) -> Self::Future {
+        let payload_type = request.envelope.payload_type.as_str();
+        let Some(entry) = self.registry.get(payload_type).cloned() else {
+            let error = RpcError::handler_not_found(payload_type);
+            return Box::pin(async move { Err(Rejection::Rpc(error)) });
+        };
+        if self.validate_payloads {
+            if let Err(e) = request.envelope.validate_payload() {
+                return Box::pin(
+                    async move { Err(Rejection::Rpc(RpcError::invalid_envelope(&e))) },
+                );
+            }
+        }
+        let this = self.clone();
+        match entry {
+            Entry::Async(handler) => Box::pin(async move {
+                match AssertUnwindSafe(handler.call(request)).catch_unwind().await {
+                    Ok(Ok(envelope)) => Ok(envelope),
+                    Ok(Err(error)) => Err(this.internal(&error)),
+                    Err(panic) => Err(this.panicked(panic.as_ref())),
+                }
+            }),
+            Entry::Blocking(handler) => {
+                let Some(permit) = self.pool.try_acquire() else {
+                    let error =
+                        AsapError::thread_pool_exhausted(self.pool.active(), self.pool.max());
+                    return Box::pin(async move { Err(Rejection::Unavailable(error)) });
+                };
+                Box::pin(async move {
+                    let joined = tokio::task::spawn_blocking(move || {
+                        let _permit = permit;
+                        handler.call(request)
+                    })
+                    .await;
+                    match joined {
+                        Ok(Ok(envelope)) => Ok(envelope),
+                        Ok(Err(error)) => Err(this.internal(&error)),
+                        Err(join) if join.is_panic() => {
+                            Err(this.panicked(join.into_panic().as_ref()))
+                        }
+                        Err(_) => Err(Rejection::Rpc(RpcError::internal())),
+                    }
+                })
+            }
+        }
+    }
+}
