@@ -37,7 +37,11 @@ fn invalid(name: &str) -> Vec<u8> {
 
 #[test]
 fn parse_error_matches_the_reference_text() {
-    let e = framing_error(&invalid("jsonrpc_parse_error.txt"));
+    // The sample file ends with a newline the captured request body did not have
+    // (`jsonrpc/error_parse.json`); with it, the position moves to line 2 as in Python.
+    let mut body = invalid("jsonrpc_parse_error.txt");
+    assert_eq!(body.pop(), Some(b'\n'));
+    let e = framing_error(&body);
     assert_eq!(e.error.code, -32700);
     assert_eq!(e.error.message, "Parse error");
     assert_eq!(
@@ -45,6 +49,11 @@ fn parse_error_matches_the_reference_text() {
         Some("Invalid JSON: Expecting value: line 1 column 30 (char 29)")
     );
     assert_eq!(e.id, None);
+    body.push(b'\n');
+    assert_eq!(
+        framing_error(&body).error.data_error(),
+        Some("Invalid JSON: Expecting value: line 2 column 1 (char 30)")
+    );
 }
 
 #[test]
@@ -263,4 +272,25 @@ fn captured_success_requests_decode() {
         seen += 1;
     }
     assert!(seen >= 3, "only {seen} success captures found");
+}
+
+#[test]
+fn deep_nesting_is_a_parse_error_not_a_crash() {
+    let nested = format!("{}{}", "[".repeat(5000), "]".repeat(5000));
+    let body = format!(
+        r#"{{"jsonrpc":"2.0","method":"asap.send","id":1,"params":{{"envelope":{{"asap_version":"0.1","sender":"urn:asap:agent:a","recipient":"urn:asap:agent:b","payload_type":"x","payload":{{"deep":{nested}}}}}}}}}"#
+    );
+    // Run on a 2 MiB stack (the default of spawned threads): unbounded recursion would abort.
+    let handle = std::thread::Builder::new()
+        .stack_size(2 * 1024 * 1024)
+        .spawn(move || framing_error(body.as_bytes()))
+        .expect("thread");
+    let e = handle.join().expect("no stack overflow");
+    assert_eq!(e.error.code, -32700);
+
+    let shallow = format!("{}{}", "[".repeat(100), "]".repeat(100));
+    let body = format!(
+        r#"{{"jsonrpc":"2.0","method":"asap.send","id":1,"params":{{"envelope":{{"asap_version":"0.1","sender":"urn:asap:agent:a","recipient":"urn:asap:agent:b","payload_type":"x","payload":{{"deep":{shallow}}}}}}}}}"#
+    );
+    assert!(decode(body.as_bytes()).expect("framed").envelope.is_ok());
 }

@@ -51,6 +51,25 @@ impl AgentUrn {
         Ok(Self(value))
     }
 
+    /// A URN from a string literal known to be valid, like `http::HeaderValue::from_static`.
+    ///
+    /// # Panics
+    ///
+    /// When `value` is not a valid URN; use [`AgentUrn::parse`] for input that is not a literal.
+    ///
+    /// ```
+    /// use asap_model::AgentUrn;
+    ///
+    /// let urn = AgentUrn::from_static("urn:asap:agent:echo");
+    /// assert_eq!(urn.name(), "echo");
+    /// ```
+    pub fn from_static(value: &'static str) -> Self {
+        match validate(value) {
+            Ok(()) => Self(value.to_owned()),
+            Err(e) => panic!("invalid agent URN literal {value:?}: {e}"),
+        }
+    }
+
     /// Builds `urn:asap:agent:<name>`, validating the result.
     pub fn from_name(name: &str) -> Result<Self, UrnError> {
         Self::parse(format!("{PREFIX}{name}"))

@@ -12,6 +12,7 @@ use asap_model::{Envelope, ValidationError};
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::depth::{MAX_DEPTH, within_depth};
 use super::error::{ErrorResponse, RpcError};
 use super::id::Id;
 use super::python_json::describe_json_error;
@@ -86,6 +87,9 @@ fn present_version<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Vers
 /// assert_eq!(err.error.code, -32600);
 /// ```
 pub fn decode_request(body: &[u8]) -> Result<Call, Box<ErrorResponse>> {
+    if !within_depth(body, MAX_DEPTH) {
+        return decode_exact(body);
+    }
     let mut scratch = body.to_vec();
     match simd_json::serde::from_slice::<MapOnly<FastRequest>>(&mut scratch) {
         Ok(MapOnly(fast)) => finish_fast(fast, body),

@@ -6,6 +6,7 @@
 //! - [`encode_request`] / [`decode_response`]: the client side.
 
 mod decode;
+mod depth;
 mod encode;
 mod error;
 mod id;
@@ -13,6 +14,7 @@ mod python_json;
 mod response;
 
 pub use decode::{Call, METHOD, decode_exact, decode_request, decode_request_serde_json};
+pub use depth::MAX_DEPTH;
 pub use encode::{encode_error, encode_request, encode_success};
 pub use error::{ErrorResponse, RpcError};
 pub use id::Id;
