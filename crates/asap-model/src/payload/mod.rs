@@ -81,7 +81,8 @@ macro_rules! payload_kinds {
         ///
         /// Decoded envelopes always hold [`Payload::Raw`] (the wire is free-form); typed
         /// variants are what applications build and are encoded without an intermediate tree.
-        #[derive(Debug, Clone, PartialEq)]
+        /// Equality is by wire form: a typed payload equals the raw object it encodes to.
+        #[derive(Debug, Clone)]
         #[non_exhaustive]
         pub enum Payload {
             $(
@@ -98,6 +99,16 @@ macro_rules! payload_kinds {
                 match self {
                     $(Payload::$variant(_) => Some(PayloadKind::$variant),)*
                     Payload::Raw(_) => None,
+                }
+            }
+        }
+
+        impl PartialEq for Payload {
+            fn eq(&self, other: &Self) -> bool {
+                match (self, other) {
+                    $((Payload::$variant(a), Payload::$variant(b)) => a == b,)*
+                    (Payload::Raw(a), Payload::Raw(b)) => a == b,
+                    (a, b) => a.to_object() == b.to_object(),
                 }
             }
         }
