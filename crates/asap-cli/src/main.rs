@@ -34,11 +34,21 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(code) => code,
+        // The reader went away (`asap schemas list | head -1`): nothing left to say.
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {}", validate::sanitize(&format!("{e:#}")));
             ExitCode::from(EXIT_USAGE)
         }
     }
+}
+
+fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }
 
 fn read_input(path: &Path) -> anyhow::Result<Vec<u8>> {
@@ -58,22 +68,25 @@ fn read_input(path: &Path) -> anyhow::Result<Vec<u8>> {
 
 fn run_validate(args: &ValidateArgs) -> anyhow::Result<ExitCode> {
     let bytes = read_input(&args.file)?;
-    match validate::validate(&bytes, args.kind) {
+    let (code, written) = match validate::validate(&bytes, args.kind) {
         Outcome::Valid(note) => {
             let mut out = std::io::stdout().lock();
-            match note {
-                None => writeln!(out, "valid")?,
-                Some(note) => writeln!(out, "valid ({note})")?,
-            }
-            Ok(ExitCode::SUCCESS)
+            let written = match note {
+                None => writeln!(out, "valid"),
+                Some(note) => writeln!(out, "valid ({note})"),
+            };
+            (ExitCode::SUCCESS, written)
         }
         Outcome::Invalid(lines) => {
             let mut err = std::io::stderr().lock();
-            for line in lines {
-                writeln!(err, "{line}")?;
-            }
-            Ok(ExitCode::from(EXIT_INVALID))
+            let written = lines.iter().try_for_each(|line| writeln!(err, "{line}"));
+            (ExitCode::from(EXIT_INVALID), written)
         }
+    };
+    // A closed pipe (`asap validate f | head -0`) does not change the verdict.
+    match written {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(code),
     }
 }
 
