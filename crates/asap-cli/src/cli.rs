@@ -49,6 +49,19 @@ pub(crate) enum Command {
     #[command(verbatim_doc_comment)]
     Validate(ValidateArgs),
 
+    /// Run an agent server: the built-in echo demo or a manifest file
+    ///
+    /// Serves `POST /asap` (HTTP/1.1 and h2c), the manifest at
+    /// `/.well-known/asap/manifest.json`, `/health`, `/ready` and `/.well-known/asap/health`,
+    /// with the protocol's security layers on: size limits, decompression, rate limiting,
+    /// timestamp window, and optionally bearer authentication and nonce replay protection.
+    /// `task.request` is answered by the echo handler. The environment variables of the
+    /// protocol (ASAP_HOST, ASAP_PORT, ASAP_RATE_LIMIT, ASAP_MAX_REQUEST_SIZE, ASAP_MAX_THREADS,
+    /// ASAP_DEBUG, ASAP_WORKERS) apply; flags override them. Stops on Ctrl-C or SIGTERM after
+    /// draining in-flight requests.
+    #[command(verbatim_doc_comment)]
+    Serve(crate::serve::ServeArgs),
+
     /// Export, list or print the JSON Schemas generated from the protocol types.
     Schemas {
         /// What to do with the schemas.

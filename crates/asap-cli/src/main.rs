@@ -6,10 +6,13 @@
 //! - `asap schemas export DIR` writes the 25 JSON Schemas generated from the protocol types;
 //!   `asap schemas list` and `asap schemas show NAME` list and print them.
 //!
+//! - `asap serve` runs an agent: the built-in echo demo or one described by a manifest file.
+//!
 //! Exit status: 0 success, 1 invalid document, 2 usage or I/O error.
 
 mod cli;
 mod schemas;
+mod serve;
 mod validate;
 
 use std::io::{Read, Write};
@@ -30,6 +33,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Validate(args) => run_validate(&args),
+        Command::Serve(args) => serve::run(&args).map(|()| ExitCode::SUCCESS),
         Command::Schemas { command } => run_schemas(&command, cli.verbose),
     };
     match result {

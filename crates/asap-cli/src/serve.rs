@@ -1,0 +1,156 @@
+//! `asap serve`: run an agent from a manifest file or the built-in echo demo.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use asap_model::{AgentUrn, AuthScheme, Manifest};
+use asap_transport_server::echo::{EchoHandler, demo_manifest};
+use asap_transport_server::layers::auth::StaticTokens;
+use asap_transport_server::{AsapServer, ServerConfig};
+
+/// Arguments of `asap serve`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct ServeArgs {
+    /// Address to listen on [default: 127.0.0.1:8000, or ASAP_HOST/ASAP_PORT].
+    #[arg(long, value_name = "ADDR")]
+    pub(crate) bind: Option<SocketAddr>,
+
+    /// Manifest file (TOML or JSON, by extension; JSON when unsure). Without it the demo
+    /// agent `urn:asap:agent:default-server` with skill `echo` is served.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) manifest: Option<PathBuf>,
+
+    /// Full error detail in `-32603` replies (like ASAP_DEBUG=1).
+    #[arg(long)]
+    pub(crate) debug: bool,
+
+    /// Rate limit per client IP, e.g. `10/second;100/minute`, or `off`
+    /// [default: 10/second;100/minute, or ASAP_RATE_LIMIT].
+    #[arg(long, value_name = "SPEC")]
+    pub(crate) rate_limit: Option<String>,
+
+    /// Accept `Authorization: Bearer TOKEN` as agent URN (repeatable). Turns on
+    /// authentication; the manifest is given `auth: {schemes: ["bearer"]}` if it has none.
+    #[arg(long = "auth-token", value_name = "TOKEN=URN")]
+    pub(crate) auth_tokens: Vec<String>,
+
+    /// Refuse replayed `extensions.nonce` values.
+    #[arg(long)]
+    pub(crate) require_nonce: bool,
+
+    /// Maximum request body in bytes, compressed and inflated [default: 10485760].
+    #[arg(long, value_name = "BYTES")]
+    pub(crate) max_request_size: Option<usize>,
+
+    /// Runtime worker threads [default: one per CPU, or ASAP_WORKERS].
+    #[arg(long, value_name = "N")]
+    pub(crate) workers: Option<usize>,
+}
+
+fn load_manifest(path: &Path) -> anyhow::Result<Manifest> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read manifest '{}'", path.display()))?;
+    let is_toml = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("toml"));
+    let manifest: Manifest = if is_toml {
+        toml::from_str(&text).with_context(|| format!("invalid manifest '{}'", path.display()))?
+    } else {
+        let value: serde_json::Value = serde_json::from_str(&text)
+            .with_context(|| format!("manifest '{}' is not JSON", path.display()))?;
+        asap_model::validation::from_value(value)
+            .map_err(|e| anyhow::anyhow!("invalid manifest '{}': {e}", path.display()))?
+    };
+    Ok(manifest)
+}
+
+fn parse_token(spec: &str) -> anyhow::Result<(String, AgentUrn)> {
+    let (token, urn) = spec
+        .split_once('=')
+        .ok_or_else(|| anyhow::anyhow!("--auth-token wants TOKEN=URN, got '{spec}'"))?;
+    anyhow::ensure!(!token.is_empty(), "--auth-token: empty token");
+    let urn: AgentUrn = urn
+        .parse()
+        .map_err(|e| anyhow::anyhow!("--auth-token: {e}"))?;
+    Ok((token.to_owned(), urn))
+}
+
+/// Builds the server described by `args` (environment variables apply first).
+pub(crate) fn build(args: &ServeArgs) -> anyhow::Result<AsapServer> {
+    let mut config = ServerConfig::from_env()?;
+    if let Some(bind) = args.bind {
+        config.bind = bind;
+    }
+    if args.debug {
+        config.debug = true;
+    }
+    if let Some(spec) = &args.rate_limit {
+        config.rate_limit = if spec.trim().eq_ignore_ascii_case("off") {
+            None
+        } else {
+            Some(
+                spec.parse()
+                    .map_err(|e| anyhow::anyhow!("--rate-limit: {e}"))?,
+            )
+        };
+    }
+    if args.require_nonce {
+        config.require_nonce = true;
+    }
+    if let Some(size) = args.max_request_size {
+        anyhow::ensure!(size >= 1, "--max-request-size must be at least 1");
+        config.max_request_size = size;
+    }
+    if let Some(workers) = args.workers {
+        config.workers = Some(workers.max(1));
+    }
+    let mut manifest = match &args.manifest {
+        Some(path) => load_manifest(path)?,
+        None => demo_manifest(&format!("http://{}/asap", config.bind)),
+    };
+    let mut builder_tokens = None;
+    if !args.auth_tokens.is_empty() {
+        let mut tokens = StaticTokens::new();
+        for spec in &args.auth_tokens {
+            let (token, urn) = parse_token(spec)?;
+            tokens = tokens.with(token, urn);
+        }
+        manifest.auth.get_or_insert_with(|| AuthScheme {
+            schemes: vec!["bearer".into()],
+            oauth2: None,
+        });
+        builder_tokens = Some(tokens);
+    }
+    let echo = EchoHandler::new(manifest.id.clone());
+    let mut builder = AsapServer::builder(manifest)
+        .config(config)
+        .handler("task.request", echo);
+    if let Some(tokens) = builder_tokens {
+        builder = builder.token_validator(tokens);
+    }
+    Ok(builder.build()?)
+}
+
+/// Runs the server until Ctrl-C or SIGTERM.
+pub(crate) fn run(args: &ServeArgs) -> anyhow::Result<()> {
+    let server = build(args)?;
+    let mut runtime = tokio::runtime::Builder::new_multi_thread();
+    runtime.enable_all();
+    if let Some(workers) = server.config().workers {
+        runtime.worker_threads(workers);
+    }
+    let runtime = runtime.build().context("cannot start the async runtime")?;
+    let bind = server.config().bind;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(bind)
+            .await
+            .with_context(|| format!("cannot listen on {bind}"))?;
+        let local = listener.local_addr().unwrap_or(bind);
+        eprintln!("asap: serving on http://{local} (POST /asap, GET /.well-known/asap/manifest.json); Ctrl-C to stop");
+        server
+            .serve_with_shutdown(listener, asap_transport_server::serve::shutdown_signal())
+            .await
+            .context("server failed")
+    })
+}

@@ -1,0 +1,23 @@
+//! Test utilities for ASAP agents.
+//!
+//! - [`TestAgent`]: an [`AsapServer`](asap_transport_server::AsapServer) on an ephemeral
+//!   127.0.0.1 port, shut down gracefully when dropped or on [`TestAgent::shutdown`].
+//! - [`TestClient`]: a small HTTP client for `POST /asap` and the GET routes, returning
+//!   status, headers and JSON.
+//! - [`RawSender`]: writes arbitrary bytes on a TCP connection (malformed requests, slow
+//!   headers) and reads whatever comes back.
+//! - [`fixtures`]: the protocol examples and envelope builders.
+//! - [`assert`]: [`assert_envelope_valid`], [`assert_task_completed`].
+
+#![deny(missing_docs)]
+
+mod agent;
+pub mod assert;
+mod client;
+pub mod fixtures;
+mod raw;
+
+pub use agent::TestAgent;
+pub use assert::{assert_envelope_valid, assert_task_completed};
+pub use client::{HttpReply, TestClient};
+pub use raw::{RawReply, RawSender};

@@ -1,0 +1,111 @@
+//! The whole server as one `tower::Service<http::Request<B>>`.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use http::{Method, Request, Response};
+use tower_service::Service;
+
+use crate::response::{self, Body};
+use crate::routes::{
+    AGENT_HEALTH_PATH, ASAP_PATH, HEALTH_PATH, MANIFEST_PATH, ManifestRoute, READY_PATH, Readiness,
+    health,
+};
+
+/// Static routes' state, shared by all clones of the service.
+#[derive(Debug)]
+pub(crate) struct Routes {
+    pub(crate) manifest: ManifestRoute,
+    pub(crate) agent_id: String,
+    pub(crate) version: String,
+    pub(crate) started: Instant,
+    pub(crate) readiness: Readiness,
+}
+
+/// Routes requests: `POST /asap` to the JSON-RPC stack `R`, the manifest, health and
+/// readiness documents, and 404/405 bodies exactly as the reference writes them. `HEAD` is
+/// answered on every `GET` route (the reference answers 405, I-14).
+///
+/// Mount it in hyper directly, or in an axum `Router` with `Router::fallback_service` /
+/// `route_service`: it is `Clone + Send + Sync`, never fails (`Error = Infallible`) and
+/// returns `Response<Full<Bytes>>`.
+#[derive(Debug, Clone)]
+pub struct AsapService<R> {
+    rpc: R,
+    routes: Arc<Routes>,
+}
+
+impl<R> AsapService<R> {
+    pub(crate) fn new(rpc: R, routes: Routes) -> Self {
+        Self {
+            rpc,
+            routes: Arc::new(routes),
+        }
+    }
+
+    /// Readiness handle (e.g. to add a check or flip it during shutdown).
+    pub fn readiness(&self) -> &Readiness {
+        &self.routes.readiness
+    }
+
+    /// The serialized manifest route.
+    pub fn manifest(&self) -> &ManifestRoute {
+        &self.routes.manifest
+    }
+}
+
+impl<R, B> Service<Request<B>> for AsapService<R>
+where
+    R: Service<Request<B>, Response = Response<Body>, Error = Infallible> + Clone,
+{
+    type Response = Response<Body>;
+    type Error = Infallible;
+    type Future = crate::layers::future::ResponseFuture<R::Future>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        // The JSON-RPC stack is always ready (its layers never apply backpressure); readiness
+        // is checked per call through `ServiceExt`-free direct calls below.
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: Request<B>) -> Self::Future {
+        use crate::layers::future::ResponseFuture;
+        let method = request.method();
+        let get = method == Method::GET || method == Method::HEAD;
+        let head = method == Method::HEAD;
+        let ready = |r: Response<Body>| ResponseFuture::rejected(r);
+        match request.uri().path() {
+            ASAP_PATH if method == Method::POST => ResponseFuture::inner(self.rpc.call(request)),
+            ASAP_PATH => ready(response::method_not_allowed("POST")),
+            MANIFEST_PATH if get => ready(self.routes.manifest.respond(request.headers(), head)),
+            HEALTH_PATH if get => ready(strip(health::liveness(), head)),
+            READY_PATH if get => ready(strip(health::readiness(&self.routes.readiness), head)),
+            AGENT_HEALTH_PATH if get => ready(strip(
+                health::agent_health(
+                    &self.routes.agent_id,
+                    &self.routes.version,
+                    self.routes.started,
+                ),
+                head,
+            )),
+            MANIFEST_PATH | HEALTH_PATH | READY_PATH | AGENT_HEALTH_PATH => {
+                ready(response::method_not_allowed("GET, HEAD"))
+            }
+            _ => ready(response::not_found()),
+        }
+    }
+}
+
+fn strip(mut response: Response<Body>, head: bool) -> Response<Body> {
+    if head {
+        use http_body::Body as _;
+        let len = response.body().size_hint().exact().unwrap_or(0);
+        *response.body_mut() = Body::default();
+        response
+            .headers_mut()
+            .insert(http::header::CONTENT_LENGTH, http::HeaderValue::from(len));
+    }
+    response
+}

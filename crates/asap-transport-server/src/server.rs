@@ -1,0 +1,252 @@
+//! Assembling the layers into a server.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::io;
+use std::sync::Arc;
+use std::time::Instant;
+
+use asap_model::Manifest;
+use tokio::net::TcpListener;
+use tower::util::Either;
+
+use crate::config::ServerConfig;
+use crate::endpoint::RpcEndpoint;
+use crate::layers::auth::{Auth, AuthLayer, SenderMatch, TokenValidator};
+use crate::layers::body_limit::BodyLimit;
+use crate::layers::decompression::Decompression;
+use crate::layers::nonce::{MemoryNonceStore, NonceCheck, NonceLayer, NonceStore};
+use crate::layers::ratelimit::{
+    RateLimit, RateLimitKey, RateLimitLayer, SenderRateLimit, SenderRateLimitLayer,
+};
+use crate::layers::timestamp::{TimestampWindow, TimestampWindowLayer};
+use crate::registry::{BlockingHandler, BlockingPool, Dispatch, Handler, HandlerRegistry};
+use crate::router::{AsapService, Routes};
+use crate::routes::{ManifestRoute, Readiness};
+use crate::serve::{ConnectionSettings, serve, shutdown_signal};
+
+type PerSender = Either<SenderRateLimit<Dispatch>, Dispatch>;
+type Replay = Either<NonceCheck<PerSender>, PerSender>;
+/// The envelope-level stack: sender match → timestamp window → nonce → per-sender rate
+/// limit → dispatch (optional layers are `Either` pass-throughs).
+pub type EnvelopeStack = SenderMatch<TimestampWindow<Replay>>;
+type Endpoint = RpcEndpoint<EnvelopeStack>;
+type Authenticated = Either<Auth<Endpoint>, Endpoint>;
+type Decompressed = Decompression<Authenticated>;
+/// The `POST /asap` stack: body limit → per-IP rate limit → decompression → authentication
+/// → JSON-RPC endpoint → [`EnvelopeStack`].
+pub type RpcStack = BodyLimit<Either<RateLimit<Decompressed>, Decompressed>>;
+
+/// Why a server could not be built.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum BuildError {
+    /// The manifest breaks a protocol rule.
+    #[error("invalid manifest: {0}")]
+    Manifest(asap_model::ValidationError),
+    /// The manifest declares `auth` but no token validator was given (the reference refuses
+    /// to start in this case too).
+    #[error("the manifest declares authentication but no token validator is configured")]
+    MissingValidator,
+}
+
+/// Builds an [`AsapServer`].
+///
+/// ```
+/// use asap_transport_server::{AsapServer, ServerConfig, echo::{EchoHandler, demo_manifest}};
+///
+/// let manifest = demo_manifest("http://127.0.0.1:8000/asap");
+/// let server = AsapServer::builder(manifest.clone())
+///     .config(ServerConfig::builder().rate_limit(None).build())
+///     .handler("task.request", EchoHandler::new(manifest.id.clone()))
+///     .build()
+///     .unwrap();
+/// let service = server.service(); // a tower::Service<http::Request<B>>
+/// # let _ = service;
+/// ```
+pub struct AsapServerBuilder {
+    manifest: Manifest,
+    config: ServerConfig,
+    registry: HandlerRegistry,
+    validator: Option<Arc<dyn TokenValidator>>,
+    nonce_store: Option<Arc<dyn NonceStore>>,
+}
+
+impl std::fmt::Debug for AsapServerBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AsapServerBuilder")
+            .field("manifest", &self.manifest.id)
+            .field("config", &self.config)
+            .field("registry", &self.registry)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AsapServerBuilder {
+    /// Replaces the configuration (default: [`ServerConfig::default`]).
+    #[must_use]
+    pub fn config(mut self, config: ServerConfig) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// Registers an async handler.
+    #[must_use]
+    pub fn handler(mut self, payload_type: impl Into<String>, handler: impl Handler) -> Self {
+        self.registry.register(payload_type, handler);
+        self
+    }
+
+    /// Registers a blocking handler (runs on the bounded pool).
+    #[must_use]
+    pub fn blocking_handler(
+        mut self,
+        payload_type: impl Into<String>,
+        handler: impl BlockingHandler,
+    ) -> Self {
+        self.registry.register_blocking(payload_type, handler);
+        self
+    }
+
+    /// Replaces the whole registry.
+    #[must_use]
+    pub fn registry(mut self, registry: HandlerRegistry) -> Self {
+        self.registry = registry;
+        self
+    }
+
+    /// Validates bearer tokens; required when the manifest declares `auth`.
+    #[must_use]
+    pub fn token_validator(mut self, validator: impl TokenValidator) -> Self {
+        self.validator = Some(Arc::new(validator));
+        self
+    }
+
+    /// Nonce store used when `require_nonce` is on (default: in memory, bounded).
+    #[must_use]
+    pub fn nonce_store(mut self, store: impl NonceStore + 'static) -> Self {
+        self.nonce_store = Some(Arc::new(store));
+        self
+    }
+
+    /// Assembles the layers.
+    pub fn build(self) -> Result<AsapServer, BuildError> {
+        self.manifest.validate().map_err(BuildError::Manifest)?;
+        let config = self.config;
+        let rate_limit = config.rate_limit.clone();
+
+        let dispatch = Dispatch::new(self.registry)
+            .with_pool(BlockingPool::new(config.max_threads.max(1)))
+            .with_debug(config.debug)
+            .with_payload_validation(config.validate_payloads);
+        let per_sender = match (&rate_limit, config.rate_limit_key) {
+            (Some(spec), RateLimitKey::Sender) => Either::Left(tower::Layer::layer(
+                &SenderRateLimitLayer::new(spec),
+                dispatch,
+            )),
+            _ => Either::Right(dispatch),
+        };
+        let replay = if config.require_nonce {
+            let store = self.nonce_store.unwrap_or_else(|| {
+                Arc::new(MemoryNonceStore::with_capacity(config.nonce_capacity))
+            });
+            Either::Left(tower::Layer::layer(
+                &NonceLayer::new(store).with_ttl(config.nonce_ttl),
+                per_sender,
+            ))
+        } else {
+            Either::Right(per_sender)
+        };
+        let window = TimestampWindowLayer::new()
+            .with_max_age(config.max_envelope_age)
+            .with_max_future(config.max_future_tolerance);
+        let envelope_stack = SenderMatch::new(tower::Layer::layer(&window, replay));
+        let endpoint = RpcEndpoint::new(envelope_stack);
+        let authenticated = match &self.manifest.auth {
+            Some(schemes) => {
+                let validator = self.validator.ok_or(BuildError::MissingValidator)?;
+                Either::Left(tower::Layer::layer(
+                    &AuthLayer::from_arc(validator, schemes),
+                    endpoint,
+                ))
+            }
+            None => Either::Right(endpoint),
+        };
+        let decompressed = Decompression::new(authenticated, config.max_request_size);
+        let limited = match (&rate_limit, config.rate_limit_key) {
+            (Some(spec), RateLimitKey::PeerIp) => Either::Left(tower::Layer::layer(
+                &RateLimitLayer::new(spec),
+                decompressed,
+            )),
+            _ => Either::Right(decompressed),
+        };
+        let rpc = BodyLimit::new(limited, config.max_request_size);
+        let routes = Routes {
+            manifest: ManifestRoute::new(&self.manifest),
+            agent_id: self.manifest.id.to_string(),
+            version: self.manifest.version.clone(),
+            started: Instant::now(),
+            readiness: Readiness::new(),
+        };
+        Ok(AsapServer {
+            service: AsapService::new(rpc, routes),
+            config,
+        })
+    }
+}
+
+/// An ASAP agent server: the [`AsapService`] plus how to run it.
+#[derive(Debug, Clone)]
+pub struct AsapServer {
+    service: AsapService<RpcStack>,
+    config: ServerConfig,
+}
+
+impl AsapServer {
+    /// Starts building a server for `manifest`.
+    pub fn builder(manifest: Manifest) -> AsapServerBuilder {
+        AsapServerBuilder {
+            manifest,
+            config: ServerConfig::default(),
+            registry: HandlerRegistry::new(),
+            validator: None,
+            nonce_store: None,
+        }
+    }
+
+    /// The whole server as a `tower::Service`, to mount in hyper or axum.
+    pub fn service(&self) -> AsapService<RpcStack> {
+        self.service.clone()
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &ServerConfig {
+        &self.config
+    }
+
+    /// Binds `config.bind` and serves until Ctrl-C or SIGTERM.
+    pub async fn run(self) -> io::Result<()> {
+        let listener = TcpListener::bind(self.config.bind).await?;
+        self.serve_with_shutdown(listener, shutdown_signal()).await
+    }
+
+    /// Serves on `listener` until `shutdown` resolves, then drains in-flight requests.
+    pub async fn serve_with_shutdown(
+        self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()>,
+    ) -> io::Result<()> {
+        let readiness = self.service.readiness().clone();
+        let settings = ConnectionSettings::from(&self.config);
+        serve(listener, self.service, settings, readiness, shutdown).await
+    }
+}
+
+/// Never fails: the service's error type is `Infallible`.
+const _: fn() = || {
+    fn assert_infallible<
+        S: tower_service::Service<http::Request<hyper::body::Incoming>, Error = Infallible>,
+    >() {
+    }
+    assert_infallible::<AsapService<RpcStack>>();
+};
