@@ -53,15 +53,15 @@ impl TraceContext {
                 .as_ref()
                 .and_then(|e| e.get("span_id"))
                 .and_then(|v| v.as_str()),
-        ) {
-            if is_hex(trace_id, 32) && is_hex(parent, 16) {
-                return Self {
-                    trace_id: trace_id.to_ascii_lowercase(),
-                    span_id,
-                    parent_span_id: Some(parent.to_ascii_lowercase()),
-                    from_envelope: true,
-                };
-            }
+        ) && is_hex(trace_id, 32)
+            && is_hex(parent, 16)
+        {
+            return Self {
+                trace_id: trace_id.to_ascii_lowercase(),
+                span_id,
+                parent_span_id: Some(parent.to_ascii_lowercase()),
+                from_envelope: true,
+            };
         }
         if let Some((trace_id, parent)) = headers
             .get("traceparent")

@@ -118,12 +118,10 @@ impl Service<AsapRequest> for Dispatch {
             let error = RpcError::handler_not_found(payload_type);
             return Box::pin(async move { Err(Rejection::Rpc(error)) });
         };
-        if self.validate_payloads {
-            if let Err(e) = request.envelope.validate_payload() {
-                return Box::pin(
-                    async move { Err(Rejection::Rpc(RpcError::invalid_envelope(&e))) },
-                );
-            }
+        if self.validate_payloads
+            && let Err(e) = request.envelope.validate_payload()
+        {
+            return Box::pin(async move { Err(Rejection::Rpc(RpcError::invalid_envelope(&e))) });
         }
         let this = self.clone();
         match entry {

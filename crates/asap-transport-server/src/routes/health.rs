@@ -8,12 +8,14 @@ use http::{Response, StatusCode};
 
 use crate::response::{self, Body};
 
+type Check = Arc<dyn Fn() -> bool + Send + Sync>;
+
 /// Readiness of the server: false until the listener is bound, false again while shutting
 /// down. Further checks (a state store) can be added with [`Readiness::add_check`].
 #[derive(Clone, Default)]
 pub struct Readiness {
     ready: Arc<AtomicBool>,
-    checks: Arc<std::sync::RwLock<Vec<Arc<dyn Fn() -> bool + Send + Sync>>>>,
+    checks: Arc<std::sync::RwLock<Vec<Check>>>,
 }
 
 impl std::fmt::Debug for Readiness {

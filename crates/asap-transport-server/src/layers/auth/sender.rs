@@ -35,10 +35,10 @@ where
     }
 
     fn call(&mut self, request: AsapRequest) -> Self::Future {
-        if let Some(identity) = &request.ctx.identity {
-            if *identity != request.envelope.sender {
-                return EnvelopeFuture::rejected(Rejection::Rpc(RpcError::sender_mismatch()));
-            }
+        if let Some(identity) = &request.ctx.identity
+            && *identity != request.envelope.sender
+        {
+            return EnvelopeFuture::rejected(Rejection::Rpc(RpcError::sender_mismatch()));
         }
         EnvelopeFuture::inner(self.inner.call(request))
     }

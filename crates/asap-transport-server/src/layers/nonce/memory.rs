@@ -267,11 +267,11 @@ impl Shard {
     /// Removes the oldest live entry (skipping stale items) and returns it.
     fn pop_front(&mut self) -> Option<Entry> {
         while let Some((key, seq)) = self.order.pop_front() {
-            if let Some(entry) = self.seen.get(&key).copied() {
-                if entry.seq == seq {
-                    self.seen.remove(&key);
-                    return Some(entry);
-                }
+            if let Some(entry) = self.seen.get(&key).copied()
+                && entry.seq == seq
+            {
+                self.seen.remove(&key);
+                return Some(entry);
             }
         }
         None

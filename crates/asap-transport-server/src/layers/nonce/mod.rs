@@ -16,9 +16,9 @@
 //! ```
 //!
 //! The full nonce is echoed in the response, as the reference does even in production (I-10);
-//! logs show it truncated ([`truncate_secret`](crate::sanitize::truncate_secret)). For a
-//! nonce that is not a string, `details.nonce` is Python's `str()` of the value (`"123"`,
-//! `"None"`, `"['a']"`), again like the reference. A failing [`NonceStore`] gives `-32603`.
+//! logs show it truncated ([`truncate_secret`]). For a nonce that is not a string,
+//! `details.nonce` is Python's `str()` of the value (`"123"`, `"None"`, `"['a']"`), again
+//! like the reference. A failing [`NonceStore`] gives `-32603`.
 //!
 //! Seen nonces live in a [`NonceStore`]: [`MemoryNonceStore`] in-process (bounded, sharded),
 //! or a shared implementation for several replicas.

@@ -58,16 +58,18 @@ where
 /// The reference counts requests in fixed windows (PROTOCOL §11.4): `10/second` admits 10
 /// requests, then refuses everything until the window that began at the first hit ends.
 /// This limiter uses [`governor`], which implements the generic cell rate algorithm (GCRA,
-/// a smooth token bucket): an item `N per period` admits a burst of `N` requests, and then
-/// one more request every `period / N` as allowance is regained, never more than `N`
-/// within any sliding `period`. Consequences:
+/// a smooth token bucket): an item `N per period` admits a burst of `N` requests at once, and
+/// then one more request every `period / N` as allowance is regained. Consequences:
 ///
 /// - A client that has used its burst gets going again after `period / N` rather than at the
-///   end of a window, so `retry_after` is short: for `100/minute` it is 1 (0.6 s rounded up),
-///   where the fixed window would say up to 60.
-/// - There is no window edge at which twice the limit passes (the fixed-window weakness:
-///   `N` at the end of one window and `N` at the start of the next).
-/// - Over a long run both admit the same average rate; only the shape of bursts differs.
+///   end of a window, so `retry_after` is short: for `10/second` and `100/minute` it is 1
+///   (0.1 s and 0.6 s rounded up), where a fixed window could make it up to 60.
+/// - Within any span of time `d`, at most `N + d × N / period` requests pass: the burst plus
+///   the steady rate. A client that keeps trying gets up to `2N − 1` through in its first
+///   period (for `10/second`: 10 at once, then one every 100 ms), where the fixed window
+///   admits `N` in a window and up to `2N` across a window edge.
+/// - Over a long run both admit the same average rate, `N` per period; only the shape of
+///   bursts differs.
 ///
 /// # Several items
 ///
@@ -83,15 +85,19 @@ where
 /// # Memory
 ///
 /// Each item keeps one small state per key (a [`DashMapStateStore`]: sharded, so checks take no
-/// global lock). Keys whose state has become indistinguishable from a fresh one (not seen for
-/// the item's period) are removed by a sweep ([`retain_recent`](Self::retain_recent), then
-/// `shrink_to_fit`). Every [`SWEEP_EVERY`] checks, the check that reaches the count looks at
-/// each store, and sweeps it if it has grown to twice the size it had after its last sweep
-/// (and holds at least [`SWEEP_MIN_KEYS`] keys). A store therefore never holds more than
-/// `max(2 × live, SWEEP_MIN_KEYS) + SWEEP_EVERY` keys, where `live` is the number of keys seen
-/// within the item's period at the last sweep, and the cost of sweeping stays amortised O(1)
-/// per check. Stale keys are only reclaimed when new keys arrive; call `retain_recent` from a
-/// timer if memory should also shrink while the server is idle.
+/// global lock; the only shared write is a relaxed atomic check counter). Keys whose state has
+/// become indistinguishable from a fresh one (their allowance fully regained: at most the
+/// item's period plus one `period / N` after their last request) are removed by a sweep
+/// ([`retain_recent`](Self::retain_recent), then `shrink_to_fit`).
+///
+/// Every [`SWEEP_EVERY`] checks, the check that reaches the count looks at each store and
+/// sweeps it if it has grown to twice the size it had after its last sweep and holds at least
+/// [`SWEEP_MIN_KEYS`] keys. A store therefore holds at most about
+/// `max(2 × live, SWEEP_MIN_KEYS) + SWEEP_EVERY` keys, where `live` is the number of keys still
+/// recent at the last sweep, and sweeping costs amortised O(1) per check. The check that
+/// sweeps pays for it (one pass over the store, locking one shard at a time). Stale keys are
+/// only reclaimed when new keys arrive; call `retain_recent` from a timer if memory should
+/// also shrink while the server is idle.
 ///
 /// # Clock
 ///
