@@ -206,6 +206,30 @@ impl Envelope {
         })
     }
 
+    /// Takes the payload out as `P` (leaving an empty raw object), without cloning it; errors
+    /// are located from the envelope root.
+    pub fn take_payload_as<P: PayloadModel>(&mut self) -> Result<P, ValidationError> {
+        let typed = std::mem::take(&mut self.payload)
+            .into_typed(P::KIND)
+            .map_err(|e| e.prefixed(["payload"]))?;
+        P::from_payload(typed).ok_or_else(|| {
+            ValidationError::value_error("payload is not of the requested type")
+                .prefixed(["payload"])
+        })
+    }
+
+    /// Parses a raw payload of a known type into its typed form in place (no copy), so later
+    /// typed access is free. Unknown payload types are left as they are.
+    pub fn type_payload(&mut self) -> Result<(), ValidationError> {
+        if let Some(kind) = self.payload_kind() {
+            let typed = std::mem::take(&mut self.payload)
+                .into_typed(kind)
+                .map_err(|e| e.prefixed(["payload"]))?;
+            self.payload = typed;
+        }
+        Ok(())
+    }
+
     /// Validates the payload against its model when `payload_type` names one of the twelve
     /// known types; other payload types are free-form and always pass.
     pub fn validate_payload(&self) -> Result<(), ValidationError> {

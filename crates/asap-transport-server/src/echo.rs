@@ -23,11 +23,12 @@ impl EchoHandler {
 impl Handler for EchoHandler {
     fn call(&self, request: AsapRequest) -> HandlerFuture {
         let agent = self.agent.clone();
+        let mut envelope = request.envelope;
         Box::pin(async move {
-            let task: TaskRequest = request.envelope.payload_as().map_err(HandlerError::from)?;
+            let task: TaskRequest = envelope.take_payload_as().map_err(HandlerError::from)?;
             let mut result = JsonObject::new();
             result.insert("echoed".into(), serde_json::Value::Object(task.input));
-            let mut response = request.envelope.response_to(TaskResponse {
+            let mut response = envelope.response_to(TaskResponse {
                 task_id: TaskId::generate(),
                 status: TaskStatus::Completed,
                 result: Some(result),

@@ -112,14 +112,15 @@ impl Service<AsapRequest> for Dispatch {
         Poll::Ready(Ok(()))
     }
 
-    fn call(&mut self, request: AsapRequest) -> Self::Future {
+    fn call(&mut self, mut request: AsapRequest) -> Self::Future {
         let payload_type = request.envelope.payload_type.as_str();
         let Some(entry) = self.registry.get(payload_type).cloned() else {
             let error = RpcError::handler_not_found(payload_type);
             return Box::pin(async move { Err(Rejection::Rpc(error)) });
         };
+        // Parsing in place leaves the typed payload for the handler (no second parse).
         if self.validate_payloads
-            && let Err(e) = request.envelope.validate_payload()
+            && let Err(e) = request.envelope.type_payload()
         {
             return Box::pin(async move { Err(Rejection::Rpc(RpcError::invalid_envelope(&e))) });
         }
