@@ -26,7 +26,3 @@
 
 pub mod compression;
 pub mod rpc;
-
-#[cfg(doctest)]
-#[doc = include_str!("../../../README.md")]
-struct ReadmeDoctests;

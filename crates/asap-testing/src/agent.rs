@@ -82,6 +82,19 @@ impl TestAgent {
         format!("http://{}{path}", self.addr)
     }
 
+    /// Signals the server to stop accepting and to drain in-flight requests, without waiting
+    /// for it; [`TestAgent::shutdown`] then waits for the end.
+    pub fn begin_shutdown(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+
+    /// Whether the server task has ended (after a shutdown, or because serving failed).
+    pub fn is_finished(&self) -> bool {
+        self.task.as_ref().is_none_or(JoinHandle::is_finished)
+    }
+
     /// Stops accepting, drains in-flight requests and waits for the server task.
     pub async fn shutdown(mut self) {
         if let Some(stop) = self.stop.take() {

@@ -40,3 +40,86 @@ pub fn task_request(sender: &str, recipient: &str, input: Value) -> Value {
 pub fn rpc_request(envelope: &Value) -> Value {
     json!({"jsonrpc": "2.0", "method": "asap.send", "params": {"envelope": envelope}, "id": "req-1"})
 }
+
+/// The captured HTTP exchanges of the reference server: `examples/jsonrpc/`.
+pub fn jsonrpc_dir() -> PathBuf {
+    examples_dir().join("jsonrpc")
+}
+
+/// The invalid samples: `examples/invalid/`.
+pub fn invalid_dir() -> PathBuf {
+    examples_dir().join("invalid")
+}
+
+/// Reads a captured exchange `examples/jsonrpc/<name>`
+/// (`{description, request{method,path,headers,body}, response{status,headers,body}}`).
+pub fn capture(name: &str) -> Value {
+    example(&format!("jsonrpc/{name}"))
+}
+
+/// `request.body.params.envelope` of a captured exchange, without its `timestamp` (captured
+/// timestamps are fixed and would fail the 300 s window; the receiver fills in "now").
+pub fn capture_envelope(name: &str) -> Value {
+    let mut envelope = capture(name)["request"]["body"]["params"]["envelope"].clone();
+    if let Some(object) = envelope.as_object_mut() {
+        object.remove("timestamp");
+    }
+    envelope
+}
+
+/// The manifest of the server the reference exchanges were captured from: agent
+/// `urn:asap:agent:echo-agent`, "Echo Agent" 1.0.0, one skill `echo`, endpoint
+/// `http://127.0.0.1:8001/asap`, no auth (it equals the body of `jsonrpc/manifest.json`).
+pub fn echo_agent_manifest() -> asap_model::Manifest {
+    serde_json::from_value(json!({
+        "id": "urn:asap:agent:echo-agent",
+        "name": "Echo Agent",
+        "version": "1.0.0",
+        "description": "Echoes input",
+        "capabilities": {
+            "asap_version": "0.1",
+            "skills": [{
+                "id": "echo",
+                "description": "Echo back the input",
+                "input_schema": null,
+                "output_schema": null,
+            }],
+            "state_persistence": false,
+            "streaming": false,
+            "mcp_tools": [],
+        },
+        "endpoints": {"asap": "http://127.0.0.1:8001/asap", "events": null},
+        "auth": null,
+        "signature": null,
+    }))
+    .expect("the echo agent manifest is valid")
+}
+
+/// A UTC timestamp `offset_seconds` from now (negative: in the past), in wire format.
+pub fn timestamp_from_now(offset_seconds: f64) -> String {
+    let now = asap_model::Timestamp::now();
+    asap_model::Timestamp::from_unix_micros(now.unix_micros() + (offset_seconds * 1e6) as i64)
+        .to_string()
+}
+
+/// Wraps an envelope in an `asap.send` request with the given JSON-RPC `id`.
+pub fn rpc_request_with_id(envelope: &Value, id: Value) -> Value {
+    json!({"jsonrpc": "2.0", "method": "asap.send", "params": {"envelope": envelope}, "id": id})
+}
+
+/// gzip of `data` (one member).
+pub async fn gzip(data: &[u8]) -> Vec<u8> {
+    asap_codec::compression::compress(asap_codec::compression::Encoding::Gzip, data)
+        .await
+        .expect("gzip")
+}
+
+/// A gzip "bomb": a small body that inflates to `inflated` zero bytes (rounded up to whole
+/// MiB). Built as repeated one-MiB members, so producing it costs one MiB of compression
+/// whatever its inflated size; about 1 KiB of compressed data per MiB.
+pub async fn gzip_bomb(inflated: usize) -> Vec<u8> {
+    const MIB: usize = 1024 * 1024;
+    let member = gzip(&vec![0u8; MIB]).await;
+    let members = inflated.div_ceil(MIB).max(1);
+    member.repeat(members)
+}

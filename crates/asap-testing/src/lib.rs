@@ -6,7 +6,10 @@
 //!   status, headers and JSON.
 //! - [`RawSender`]: writes arbitrary bytes on a TCP connection (malformed requests, slow
 //!   headers) and reads whatever comes back.
-//! - [`fixtures`]: the protocol examples and envelope builders.
+//! - [`fixtures`]: the protocol examples and captured exchanges, envelope builders, gzip
+//!   bodies and bombs.
+//! - [`handlers`]: handlers that sleep, wait on a [`Gate`](handlers::Gate), panic or fail
+//!   on request, async and blocking.
 //! - [`assert`]: [`assert_envelope_valid`], [`assert_task_completed`].
 
 #![deny(missing_docs)]
@@ -15,9 +18,14 @@ mod agent;
 pub mod assert;
 mod client;
 pub mod fixtures;
+pub mod handlers;
 mod raw;
 
 pub use agent::TestAgent;
 pub use assert::{assert_envelope_valid, assert_task_completed};
 pub use client::{HttpReply, TestClient};
 pub use raw::{RawReply, RawSender};
+
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+struct ReadmeDoctests;
