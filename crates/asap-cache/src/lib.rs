@@ -1,0 +1,2 @@
+//! Manifest cache.
+#![deny(missing_docs)]

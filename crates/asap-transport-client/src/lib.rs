@@ -1,0 +1,2 @@
+//! ASAP agent client.
+#![deny(missing_docs)]
