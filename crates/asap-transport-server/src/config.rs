@@ -29,6 +29,7 @@ use crate::registry::default_max_threads;
 /// | `max_connections` | 10 000 concurrent connections; further accepts wait | — |
 /// | `shutdown_timeout` | 30 s to drain in-flight requests on shutdown | — |
 /// | `http2` | on: HTTP/1.1 and h2c (prior knowledge) on one port | — |
+/// | `response_compression` | responses of at least 1024 bytes are compressed (br, gzip) when `Accept-Encoding` allows; `None` turns it off | `ASAP_RESPONSE_COMPRESSION` (`off` or a byte threshold) |
 /// | `workers` | number of CPUs (runtime worker threads, used by `asap serve`) | `ASAP_WORKERS` |
 ///
 /// Truthy environment values are `true`, `1`, `yes`, `on` (case-insensitive).
@@ -85,6 +86,8 @@ pub struct ServerConfig {
     pub http2: bool,
     /// Runtime worker threads (`None`: one per CPU).
     pub workers: Option<usize>,
+    /// Minimum body size for response compression; `None` disables it.
+    pub response_compression: Option<usize>,
 }
 
 impl Default for ServerConfig {
@@ -109,6 +112,7 @@ impl Default for ServerConfig {
             shutdown_timeout: Duration::from_secs(30),
             http2: true,
             workers: None,
+            response_compression: Some(asap_codec::compression::DEFAULT_COMPRESSION_THRESHOLD),
         }
     }
 }
@@ -198,6 +202,16 @@ impl ServerConfig {
         if let Some(v) = get("ASAP_DEBUG_LOG") {
             self.debug_log = is_truthy(&v);
         }
+        if let Some(v) = get("ASAP_RESPONSE_COMPRESSION") {
+            self.response_compression = if matches!(
+                v.trim().to_ascii_lowercase().as_str(),
+                "off" | "none" | "false" | "0"
+            ) {
+                None
+            } else {
+                Some(parse("ASAP_RESPONSE_COMPRESSION", &v)?)
+            };
+        }
         if let Some(v) = get("ASAP_WORKERS") {
             let n: usize = parse("ASAP_WORKERS", &v)?;
             self.workers = Some(n.max(1));
@@ -266,6 +280,8 @@ setters! {
     http2: bool;
     /// Runtime worker threads.
     workers: Option<usize>;
+    /// Response compression threshold (`None` disables).
+    response_compression: Option<usize>;
 }
 
 impl ServerConfigBuilder {

@@ -81,7 +81,7 @@ pub use endpoint::RpcEndpoint;
 pub use registry::{Dispatch, Handler, HandlerError, HandlerRegistry, handler_fn};
 pub use rejection::Rejection;
 pub use router::AsapService;
-pub use server::{AsapServer, AsapServerBuilder, BuildError};
+pub use server::{AsapServer, AsapServerBuilder, BuildError, ServerService};
 
 /// `tracing` target of this crate's events.
 pub const LOG_TARGET: &str = "asap::server";

@@ -14,6 +14,7 @@ use crate::config::ServerConfig;
 use crate::endpoint::RpcEndpoint;
 use crate::layers::auth::{Auth, AuthLayer, SenderMatch, TokenValidator};
 use crate::layers::body_limit::BodyLimit;
+use crate::layers::compression::ResponseCompression;
 use crate::layers::decompression::Decompression;
 use crate::layers::nonce::{MemoryNonceStore, NonceCheck, NonceLayer, NonceStore};
 use crate::layers::ratelimit::{
@@ -36,6 +37,8 @@ type Decompressed = Decompression<Authenticated>;
 /// The `POST /asap` stack: body limit → per-IP rate limit → decompression → authentication
 /// → JSON-RPC endpoint → [`EnvelopeStack`].
 pub type RpcStack = BodyLimit<Either<RateLimit<Decompressed>, Decompressed>>;
+/// The whole server: routes, with large responses compressed when the client accepts it.
+pub type ServerService = ResponseCompression<AsapService<RpcStack>>;
 
 /// Why a server could not be built.
 #[derive(Debug, thiserror::Error)]
@@ -189,7 +192,10 @@ impl AsapServerBuilder {
             readiness: Readiness::new(),
         };
         Ok(AsapServer {
-            service: AsapService::new(rpc, routes),
+            service: ResponseCompression::new(
+                AsapService::new(rpc, routes),
+                config.response_compression,
+            ),
             config,
         })
     }
@@ -198,7 +204,7 @@ impl AsapServerBuilder {
 /// An ASAP agent server: the [`AsapService`] plus how to run it.
 #[derive(Debug, Clone)]
 pub struct AsapServer {
-    service: AsapService<RpcStack>,
+    service: ServerService,
     config: ServerConfig,
 }
 
@@ -215,7 +221,7 @@ impl AsapServer {
     }
 
     /// The whole server as a `tower::Service`, to mount in hyper or axum.
-    pub fn service(&self) -> AsapService<RpcStack> {
+    pub fn service(&self) -> ServerService {
         self.service.clone()
     }
 
@@ -236,7 +242,7 @@ impl AsapServer {
         listener: TcpListener,
         shutdown: impl Future<Output = ()>,
     ) -> io::Result<()> {
-        let readiness = self.service.readiness().clone();
+        let readiness = self.service.get_ref().readiness().clone();
         let settings = ConnectionSettings::from(&self.config);
         serve(listener, self.service, settings, readiness, shutdown).await
     }
@@ -248,5 +254,5 @@ const _: fn() = || {
         S: tower_service::Service<http::Request<hyper::body::Incoming>, Error = Infallible>,
     >() {
     }
-    assert_infallible::<AsapService<RpcStack>>();
+    assert_infallible::<ServerService>();
 };

@@ -13,9 +13,12 @@
 //! 8. [`ratelimit`]: per-sender rate limit (when keyed by sender)
 //!
 //! then [`Dispatch`](crate::registry::Dispatch).
+//!
+//! Around everything, [`compression`] compresses large responses when the client accepts it.
 
 pub mod auth;
 pub mod body_limit;
+pub mod compression;
 pub mod decompression;
 pub mod future;
 pub mod nonce;

@@ -9,6 +9,16 @@ use crate::response::{self, Body};
 /// `Cache-Control` of the manifest: clients may cache it for the manifest cache TTL.
 pub const MANIFEST_CACHE_CONTROL: &str = "public, max-age=300";
 
+/// `"tag-br"` / `"tag-gzip"` (set by response compression) → `"tag"`.
+fn strip_encoding_suffix(tag: &str) -> std::borrow::Cow<'_, str> {
+    for suffix in ["-br\"", "-gzip\""] {
+        if let Some(base) = tag.strip_suffix(suffix) {
+            return std::borrow::Cow::Owned(format!("{base}\""));
+        }
+    }
+    std::borrow::Cow::Borrowed(tag)
+}
+
 /// The serialized manifest and its entity tag, computed once.
 #[derive(Debug, Clone)]
 pub struct ManifestRoute {
@@ -49,6 +59,7 @@ impl ManifestRoute {
             .filter_map(|v| v.to_str().ok())
             .flat_map(|v| v.split(','))
             .map(|t| t.trim().trim_start_matches("W/"))
+            .map(strip_encoding_suffix)
             .any(|t| t == "*" || t.as_bytes() == self.etag.as_bytes());
         let mut response = if matches {
             let mut r = Response::new(Body::default());
