@@ -80,13 +80,15 @@ async fn compress_response(
     );
     headers.append(header::VARY, HeaderValue::from_static("accept-encoding"));
     headers.insert(header::CONTENT_LENGTH, HeaderValue::from(compressed.len()));
-    if let Some(etag) = headers.get(header::ETAG).and_then(|v| v.to_str().ok()) {
-        if let Some(inner) = etag.strip_prefix('"').and_then(|e| e.strip_suffix('"')) {
-            if let Ok(tagged) = HeaderValue::from_str(&format!("\"{inner}-{}\"", encoding.as_str()))
-            {
-                headers.insert(header::ETAG, tagged);
-            }
-        }
+    let tagged = headers
+        .get(header::ETAG)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|etag| etag.strip_prefix('"')?.strip_suffix('"'))
+        .and_then(|inner| {
+            HeaderValue::from_str(&format!("\"{inner}-{}\"", encoding.as_str())).ok()
+        });
+    if let Some(tagged) = tagged {
+        headers.insert(header::ETAG, tagged);
     }
     Response::from_parts(parts, Full::new(Bytes::from(compressed)))
 }
