@@ -10,7 +10,7 @@
 //!   bodies and bombs.
 //! - [`handlers`]: handlers that sleep, wait on a [`Gate`](handlers::Gate), panic or fail
 //!   on request, async and blocking.
-//! - [`assert`]: [`assert_envelope_valid`], [`assert_task_completed`].
+//! - [`assert`](mod@assert): [`assert_envelope_valid`], [`assert_task_completed`].
 
 #![deny(missing_docs)]
 
@@ -21,7 +21,7 @@ pub mod fixtures;
 pub mod handlers;
 mod raw;
 
-pub use agent::TestAgent;
+pub use agent::{LISTEN_BACKLOG, TestAgent};
 pub use assert::{assert_envelope_valid, assert_task_completed};
 pub use client::{HttpReply, TestClient};
 pub use raw::{RawReply, RawSender};
