@@ -52,9 +52,7 @@ impl TestAgent {
 
     /// Starts an already built server.
     pub async fn serve(server: AsapServer) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind 127.0.0.1:0");
+        let listener = bind_ephemeral().expect("bind 127.0.0.1:0");
         let addr = listener.local_addr().expect("local addr");
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(server.serve_with_shutdown(listener, async move {
@@ -104,6 +102,13 @@ impl TestAgent {
             let _ = task.await;
         }
     }
+}
+
+/// Binds `127.0.0.1:0` like the server does (a backlog of
+/// [`LISTEN_BACKLOG`](asap_transport_server::serve::LISTEN_BACKLOG), so that a burst of a few
+/// thousand connection attempts is queued rather than answered with SYN cookies).
+fn bind_ephemeral() -> std::io::Result<TcpListener> {
+    asap_transport_server::serve::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
 }
 
 impl Drop for TestAgent {

@@ -21,7 +21,7 @@ pub mod fixtures;
 pub mod handlers;
 mod raw;
 
-pub use agent::{LISTEN_BACKLOG, TestAgent};
+pub use agent::TestAgent;
 pub use assert::{assert_envelope_valid, assert_task_completed};
 pub use client::{HttpReply, TestClient};
 pub use raw::{RawReply, RawSender};

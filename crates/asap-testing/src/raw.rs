@@ -10,8 +10,10 @@ use tokio::net::TcpStream;
 pub struct RawReply {
     /// Everything read until the peer closed, the read timed out or the response was complete.
     pub bytes: Vec<u8>,
-    /// Whether the peer closed the connection.
+    /// Whether the peer closed the connection (or the connection failed).
     pub closed: bool,
+    /// The read error that ended the connection (e.g. `ConnectionReset`), if any.
+    pub error: Option<std::io::ErrorKind>,
 }
 
 impl RawReply {
@@ -141,10 +143,18 @@ impl RawSender {
         let mut buf = [0u8; 8192];
         loop {
             match tokio::time::timeout(timeout, self.stream.read(&mut buf)).await {
-                Ok(Ok(0)) | Ok(Err(_)) => {
+                Ok(Ok(0)) => {
                     return RawReply {
                         bytes,
                         closed: true,
+                        error: None,
+                    };
+                }
+                Ok(Err(e)) => {
+                    return RawReply {
+                        bytes,
+                        closed: true,
+                        error: Some(e.kind()),
                     };
                 }
                 Ok(Ok(n)) => bytes.extend_from_slice(&buf[..n]),
@@ -152,6 +162,7 @@ impl RawSender {
                     return RawReply {
                         bytes,
                         closed: false,
+                        error: None,
                     };
                 }
             }
@@ -170,13 +181,22 @@ impl RawSender {
                 return RawReply {
                     bytes,
                     closed: false,
+                    error: None,
                 };
             }
             match tokio::time::timeout(timeout, self.stream.read(&mut buf)).await {
-                Ok(Ok(0)) | Ok(Err(_)) => {
+                Ok(Ok(0)) => {
                     return RawReply {
                         bytes,
                         closed: true,
+                        error: None,
+                    };
+                }
+                Ok(Err(e)) => {
+                    return RawReply {
+                        bytes,
+                        closed: true,
+                        error: Some(e.kind()),
                     };
                 }
                 Ok(Ok(n)) => bytes.extend_from_slice(&buf[..n]),
@@ -184,6 +204,7 @@ impl RawSender {
                     return RawReply {
                         bytes,
                         closed: false,
+                        error: None,
                     };
                 }
             }

@@ -49,6 +49,24 @@ impl From<&ServerConfig> for ConnectionSettings {
     }
 }
 
+/// Listen backlog of [`bind`] (the kernel caps it at `net.core.somaxconn`).
+pub const LISTEN_BACKLOG: u32 = 4096;
+
+/// Binds a listener with a backlog of [`LISTEN_BACKLOG`]. `TcpListener::bind` uses 1024: a
+/// burst of more connection attempts than that overflows into SYN cookies, some of which
+/// end in a reset connection.
+pub fn bind(addr: std::net::SocketAddr) -> io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    #[cfg(not(windows))]
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(LISTEN_BACKLOG)
+}
+
 /// Resolves on Ctrl-C or, on Unix, SIGTERM.
 pub async fn shutdown_signal() {
     let ctrl_c = async {
@@ -129,7 +147,10 @@ where
         let _ = stream.set_nodelay(true);
         let service = service.clone();
         let timeout = settings.request_timeout;
+        let first_request = Arc::new(tokio::sync::Notify::new());
+        let request_seen = Arc::clone(&first_request);
         let hyper_service = hyper::service::service_fn(move |mut request: Request<Incoming>| {
+            request_seen.notify_one();
             request.extensions_mut().insert(PeerAddr(peer));
             let call = service.clone().oneshot(request);
             async move {
@@ -146,8 +167,27 @@ where
             .serve_connection(TokioIo::new(stream), hyper_service)
             .into_owned();
         let connection = graceful.watch(connection);
+        let header_read_timeout = settings.header_read_timeout;
         tokio::spawn(async move {
-            if let Err(error) = connection.await {
+            tokio::pin!(connection);
+            // hyper's header read timeout only starts once the protocol is known, and telling
+            // HTTP/1.1 from h2c waits for bytes without a limit: a client that sends nothing
+            // (or one byte) would hold its connection forever. Close a connection whose first
+            // request has not arrived within the header read timeout.
+            let ended = tokio::select! {
+                result = &mut connection => Some(result),
+                () = first_request.notified() => None,
+                () = tokio::time::sleep(header_read_timeout) => {
+                    tracing::debug!(target: crate::LOG_TARGET, %peer, "no request within the header read timeout");
+                    drop(permit);
+                    return;
+                }
+            };
+            let result = match ended {
+                Some(result) => result,
+                None => connection.await,
+            };
+            if let Err(error) = result {
                 tracing::debug!(target: crate::LOG_TARGET, %error, %peer, "connection ended with an error");
             }
             drop(permit);

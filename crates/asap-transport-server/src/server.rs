@@ -232,7 +232,7 @@ impl AsapServer {
 
     /// Binds `config.bind` and serves until Ctrl-C or SIGTERM.
     pub async fn run(self) -> io::Result<()> {
-        let listener = TcpListener::bind(self.config.bind).await?;
+        let listener = crate::serve::bind(self.config.bind)?;
         self.serve_with_shutdown(listener, shutdown_signal()).await
     }
 
