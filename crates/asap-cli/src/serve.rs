@@ -143,8 +143,7 @@ pub(crate) fn run(args: &ServeArgs) -> anyhow::Result<()> {
     let runtime = runtime.build().context("cannot start the async runtime")?;
     let bind = server.config().bind;
     runtime.block_on(async move {
-        let listener = tokio::net::TcpListener::bind(bind)
-            .await
+        let listener = asap_transport_server::serve::bind(bind)
             .with_context(|| format!("cannot listen on {bind}"))?;
         let local = listener.local_addr().unwrap_or(bind);
         eprintln!("asap: serving on http://{local} (POST /asap, GET /.well-known/asap/manifest.json); Ctrl-C to stop");

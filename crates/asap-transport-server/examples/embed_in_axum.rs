@@ -71,7 +71,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let addr = listener.local_addr()?;
     let server = echo_server(config, &format!("http://{addr}/asap"));
     // `/ready` reports ready once something serves the service; here, axum does.
-    server.service().get_ref().readiness().set_ready(true);
+    server.readiness().set_ready(true);
     println!(
         "host application with an ASAP agent on http://{addr} (/hello, /asap, …); Ctrl-C stops"
     );

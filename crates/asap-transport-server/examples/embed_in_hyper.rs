@@ -34,7 +34,7 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let builder = auto::Builder::new(TokioExecutor::new());
     let graceful = GracefulShutdown::new();
-    server.service().get_ref().readiness().set_ready(true);
+    server.readiness().set_ready(true);
     tokio::pin!(shutdown);
     loop {
         let (stream, peer) = tokio::select! {
@@ -58,7 +58,7 @@ pub async fn serve(
             }
         });
     }
-    server.service().get_ref().readiness().set_ready(false);
+    server.readiness().set_ready(false);
     drop(listener);
     graceful.shutdown().await;
     Ok(())

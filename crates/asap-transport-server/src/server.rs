@@ -230,6 +230,12 @@ impl AsapServer {
         &self.config
     }
 
+    /// Readiness of `/ready`. The accept loop sets it; when the service is mounted in another
+    /// server, call `set_ready(true)` once that server listens.
+    pub fn readiness(&self) -> &crate::routes::Readiness {
+        self.service.get_ref().readiness()
+    }
+
     /// Binds `config.bind` and serves until Ctrl-C or SIGTERM.
     pub async fn run(self) -> io::Result<()> {
         let listener = crate::serve::bind(self.config.bind)?;
