@@ -219,9 +219,13 @@ impl Envelope {
     }
 
     /// Parses a raw payload of a known type into its typed form in place (no copy), so later
-    /// typed access is free. Unknown payload types are left as they are.
+    /// typed access is free, after checking embedded parts and `config.depth`
+    /// ([`crate::embedded::check_embedded`]). Unknown payload types are left as they are.
     pub fn type_payload(&mut self) -> Result<(), ValidationError> {
         if let Some(kind) = self.payload_kind() {
+            if let Payload::Raw(object) = &self.payload {
+                crate::embedded::check_embedded(object).map_err(|e| e.prefixed(["payload"]))?;
+            }
             let typed = std::mem::take(&mut self.payload)
                 .into_typed(kind)
                 .map_err(|e| e.prefixed(["payload"]))?;

@@ -38,6 +38,7 @@
 
 #[cfg(feature = "proptest")]
 pub mod arbitrary;
+pub mod embedded;
 pub mod entity;
 pub mod envelope;
 pub mod error;
