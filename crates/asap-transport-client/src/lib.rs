@@ -1,2 +1,129 @@
-//! ASAP agent client.
+//! ASAP agent client: JSON-RPC 2.0 `asap.send` over pooled HTTP/1.1 and HTTP/2, with the
+//! reference client's retries, backoff, circuit breaker, compression, manifest cache and
+//! batch sends (PROTOCOL §12), and a `tower::Service<Envelope>` implementation.
+//!
+//! - [`AsapClient`]: built with [`AsapClient::builder`]; [`send`](AsapClient::send),
+//!   [`send_batch`](AsapClient::send_batch), [`get_manifest`](AsapClient::get_manifest).
+//! - [`ClientConfig`]: every setting and its default (table below).
+//! - [`ClientError`]: connection, timeout, remote (JSON-RPC), circuit-open, pool-timeout
+//!   and configuration errors.
+//! - [`BreakerConfig`] / [`BreakerState`]: the per-base-URL circuit breaker.
+//! - [`Backoff`]: the retry delays.
+//!
+//! # Example
+//!
+//! ```no_run
+//! use asap_model::{Envelope, payload::TaskRequest};
+//! use asap_transport_client::{AsapClient, BreakerConfig, ClientError};
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let client = AsapClient::builder("https://agent.example")
+//!     .bearer_token("my-token")
+//!     .circuit_breaker(BreakerConfig::default())
+//!     .build()?;
+//!
+//! let request = Envelope::new(
+//!     "urn:asap:agent:client".parse()?,
+//!     "urn:asap:agent:echo".parse()?,
+//!     TaskRequest {
+//!         conversation_id: "conv_1".into(),
+//!         parent_task_id: None,
+//!         skill_id: "echo".into(),
+//!         input: serde_json::json!({"text": "hi"}).as_object().cloned().unwrap_or_default(),
+//!         config: None,
+//!     },
+//! );
+//! match client.send(request).await {
+//!     Ok(reply) => println!("{}: {:?}", reply.payload_type, reply.correlation_id),
+//!     Err(ClientError::Remote { code, message, .. }) => eprintln!("agent said {code}: {message}"),
+//!     Err(other) => eprintln!("transport failure: {other}"),
+//! }
+//!
+//! let manifest = client.get_manifest().await?; // cached for 300 s
+//! println!("{} {}", manifest.name, manifest.version);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Defaults
+//!
+//! | setting | default | reference (PROTOCOL §12.1) |
+//! |---|---|---|
+//! | request timeout | 60 s per attempt | same |
+//! | `max_retries` | 3 **total attempts** | same |
+//! | `base_delay` / `max_delay` / `jitter` | 1 s / 60 s / on | same |
+//! | circuit breaker | off; threshold 5, timeout 60 s, **1 half-open probe** | half-open admits everything |
+//! | max connections per host | 100 (`ASAP_POOL_MAXSIZE`) | 100, no env var |
+//! | idle keep-alive connections per host | 100 (`ASAP_POOL_CONNECTIONS`) | 100, no env var |
+//! | keep-alive expiry | 5 s | same |
+//! | pool-acquire timeout | 5 s | same |
+//! | HTTP/2 | ALPN `h2`/`http/1.1` on https; HTTP/1.1 on http unless `http2_prior_knowledge` | same, no h2c |
+//! | compression | on, ≥ 1024 bytes, brotli (gzip without `br`), only when smaller | same |
+//! | max response size | 10 MiB | unbounded |
+//! | manifest cache | 1000 entries, TTL 300 s, ETag revalidation | no revalidation |
+//! | manifest timeout | `min(timeout, 10 s)` | same |
+//! | `require_https` | on | same |
+//!
+//! See [`ClientConfig`] for the full table.
+//!
+//! # Behaviour worth knowing
+//!
+//! - **Send algorithm**: [`AsapClient::send`] documents it step by step. The JSON-RPC id
+//!   (`req-<n>`) and the ULID idempotency key are the same on every attempt.
+//! - **Circuit breaker**: owned by the client (clones share it), keyed by its base URL. The
+//!   reference shares breakers process-wide by URL; here two independently built clients
+//!   of one URL have two breakers.
+//! - **Connection bound**: every HTTP attempt holds one of `max_connections_per_host`
+//!   slots; a send that waits longer than `pool_acquire_timeout` for one fails with
+//!   [`ClientError::PoolTimeout`], which is not retried and not counted by the breaker.
+//! - **Old servers** (reference 0.1 and 0.5) cannot read compressed bodies and answer them
+//!   with a JSON-RPC `-32700` parse error (PROTOCOL §18); servers built without an encoding
+//!   answer HTTP 415. When a compressed request gets either answer, the client resends the
+//!   same request uncompressed at once — not counted as a retry — and stops compressing for
+//!   good (for this client and its clones). No configuration is needed; the detection costs
+//!   one extra round trip, once.
+//! - **Responses** with `Content-Encoding: gzip` or `br` are decompressed, up to
+//!   `max_response_size`.
+//! - **`Retry-After`** on 429 is honoured as sent (seconds or HTTP-date), without capping.
+//! - **Time**: waits use `tokio::time`, so tests can run with paused time.
+//!
+//! # Feature flags
+//!
+//! - `gzip` (default): gzip request and response bodies.
+//! - `br` (default): brotli request and response bodies (preferred for requests).
+//! - `rustls` (default): `https://` through rustls with the ring provider and the
+//!   `webpki-roots` Mozilla roots, ALPN `h2` and `http/1.1`; custom settings with
+//!   [`AsapClientBuilder::tls_config`]. Without it, `https://` URLs are refused.
+//!
+//! # Logging
+//!
+//! Events go through `tracing` with target [`LOG_TARGET`]: `warn` for retries, breaker
+//! openings, old-server detection and plain-HTTP localhost use; `debug` per attempt.
 #![deny(missing_docs)]
+
+pub mod backoff;
+mod batch;
+mod breaker;
+mod client;
+mod config;
+mod error;
+mod manifest;
+mod pool;
+mod service;
+mod transport;
+mod url;
+
+pub use backoff::Backoff;
+pub use batch::BatchMode;
+pub use breaker::{BreakerConfig, BreakerState};
+pub use client::{AsapClient, AsapClientBuilder};
+pub use config::{ClientConfig, ClientConfigBuilder, ENV_POOL_CONNECTIONS, ENV_POOL_MAXSIZE};
+pub use error::ClientError;
+pub use manifest::HttpManifestFetcher;
+pub use service::ResponseFuture;
+
+/// Re-exported: the cache settings taken by [`AsapClientBuilder::manifest_cache`].
+pub use asap_cache::{CacheConfig, CacheStats, ManifestCache};
+
+/// `tracing` target of this crate's events.
+pub const LOG_TARGET: &str = "asap::client";

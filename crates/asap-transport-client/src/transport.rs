@@ -1,0 +1,303 @@
+//! One HTTP attempt: a request slot, the hyper call under a timeout, the body read with a
+//! size limit and decompressed.
+
+use std::time::Duration;
+
+use asap_codec::compression::{Encoding, accept_encoding_header, decompress_slice};
+use bytes::Bytes;
+use http::header::{self, HeaderMap, HeaderValue};
+use http::{Method, Request, StatusCode, Uri};
+use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::{TokioExecutor, TokioTimer};
+
+use crate::config::ClientConfig;
+use crate::error::ClientError;
+use crate::pool::HostSlots;
+
+/// The connector under the hyper client: plain TCP, wrapped in rustls for `https://` when
+/// the `rustls` feature is on.
+#[cfg(feature = "rustls")]
+pub(crate) type Connector = hyper_rustls::HttpsConnector<HttpConnector>;
+/// The connector under the hyper client: plain TCP.
+#[cfg(not(feature = "rustls"))]
+pub(crate) type Connector = HttpConnector;
+
+/// `X-Idempotency-Key`.
+pub(crate) const IDEMPOTENCY_KEY: &str = "x-idempotency-key";
+
+const USER_AGENT: &str = concat!("asap-rs/", env!("CARGO_PKG_VERSION"));
+
+/// A complete response: status, headers and the (decompressed) body.
+#[derive(Debug)]
+pub(crate) struct HttpReply {
+    pub(crate) status: StatusCode,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: Bytes,
+}
+
+/// Why an attempt produced no [`HttpReply`].
+#[derive(Debug)]
+pub(crate) enum AttemptError {
+    /// Connecting, writing or reading failed (retryable).
+    Connect(String),
+    /// The attempt timed out (retryable).
+    Timeout(Duration),
+    /// No request slot (not retried).
+    Pool(ClientError),
+    /// The body could not be read as a response (too large, bad compression; not retried).
+    Invalid(String),
+}
+
+impl AttemptError {
+    pub(crate) fn into_client_error(self) -> ClientError {
+        match self {
+            Self::Connect(message) => ClientError::connection(message),
+            Self::Timeout(after) => ClientError::Timeout { after },
+            Self::Pool(error) => error,
+            Self::Invalid(message) => ClientError::invalid_response(message),
+        }
+    }
+}
+
+/// The hyper client and what every request shares.
+#[derive(Debug)]
+pub(crate) struct Transport {
+    client: Client<Connector, Full<Bytes>>,
+    slots: HostSlots,
+    max_response_size: usize,
+    authorization: Option<HeaderValue>,
+}
+
+/// TLS settings given to the builder.
+#[cfg(feature = "rustls")]
+pub(crate) type TlsConfig = Option<rustls::ClientConfig>;
+/// TLS settings given to the builder (none without the `rustls` feature).
+#[cfg(not(feature = "rustls"))]
+pub(crate) type TlsConfig = Option<std::convert::Infallible>;
+
+impl Transport {
+    pub(crate) fn new(
+        config: &ClientConfig,
+        tls: TlsConfig,
+        bearer_token: Option<&str>,
+    ) -> Result<Self, ClientError> {
+        let mut http = HttpConnector::new();
+        http.set_nodelay(true);
+        http.set_keepalive(config.tcp_keepalive);
+        http.set_connect_timeout(Some(config.timeout));
+        let connector = connector(http, config, tls)?;
+
+        let mut builder = Client::builder(TokioExecutor::new());
+        builder
+            .pool_idle_timeout(config.pool_idle_timeout)
+            .pool_max_idle_per_host(config.pool_max_idle_per_host)
+            .pool_timer(TokioTimer::new())
+            .timer(TokioTimer::new())
+            .http2_only(config.http2_prior_knowledge);
+        let client = builder.build(connector);
+
+        let authorization = bearer_token
+            .map(|token| {
+                let mut value =
+                    HeaderValue::from_str(&format!("Bearer {token}")).map_err(|_| {
+                        ClientError::invalid_config("bearer token is not a valid header value")
+                    })?;
+                value.set_sensitive(true);
+                Ok::<_, ClientError>(value)
+            })
+            .transpose()?;
+        Ok(Self {
+            client,
+            slots: HostSlots::new(config.max_connections_per_host, config.pool_acquire_timeout),
+            max_response_size: config.max_response_size,
+            authorization,
+        })
+    }
+
+    /// `POST` of a JSON-RPC body, with the reference client's headers (PROTOCOL §9.1).
+    pub(crate) fn post(
+        &self,
+        uri: &Uri,
+        body: Bytes,
+        encoding: Option<Encoding>,
+        idempotency_key: &str,
+    ) -> Request<Full<Bytes>> {
+        let mut request = Request::new(Full::new(body));
+        *request.method_mut() = Method::POST;
+        *request.uri_mut() = uri.clone();
+        let headers = request.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        if let Ok(value) = HeaderValue::from_str(idempotency_key) {
+            headers.insert(IDEMPOTENCY_KEY, value);
+        }
+        if let Some(encoding) = encoding {
+            headers.insert(
+                header::CONTENT_ENCODING,
+                HeaderValue::from_static(encoding.as_str()),
+            );
+        }
+        self.common_headers(headers);
+        request
+    }
+
+    /// `GET`, with `If-None-Match` when an entity tag is known.
+    pub(crate) fn get(&self, uri: &Uri, if_none_match: Option<&str>) -> Request<Full<Bytes>> {
+        let mut request = Request::new(Full::new(Bytes::new()));
+        *request.uri_mut() = uri.clone();
+        let headers = request.headers_mut();
+        headers.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
+        if let Some(value) = if_none_match.and_then(|tag| HeaderValue::from_str(tag).ok()) {
+            headers.insert(header::IF_NONE_MATCH, value);
+        }
+        self.common_headers(headers);
+        request
+    }
+
+    fn common_headers(&self, headers: &mut HeaderMap) {
+        headers.insert(
+            header::ACCEPT_ENCODING,
+            HeaderValue::from_static(accept_encoding_header()),
+        );
+        headers.insert(header::USER_AGENT, HeaderValue::from_static(USER_AGENT));
+        if let Some(value) = &self.authorization {
+            headers.insert(header::AUTHORIZATION, value.clone());
+        }
+    }
+
+    /// Runs one request: waits for a slot to its host, then sends it and reads the whole
+    /// response within `timeout`.
+    pub(crate) async fn execute(
+        &self,
+        request: Request<Full<Bytes>>,
+        timeout: Duration,
+    ) -> Result<HttpReply, AttemptError> {
+        let host = host_key(request.uri());
+        let _slot = self
+            .slots
+            .acquire(&host)
+            .await
+            .map_err(AttemptError::Pool)?;
+        match tokio::time::timeout(timeout, self.round_trip(request)).await {
+            Ok(result) => result,
+            Err(_) => Err(AttemptError::Timeout(timeout)),
+        }
+    }
+
+    async fn round_trip(&self, request: Request<Full<Bytes>>) -> Result<HttpReply, AttemptError> {
+        let response = self
+            .client
+            .request(request)
+            .await
+            .map_err(|e| AttemptError::Connect(format!("Connection error: {}", chain(&e))))?;
+        let (parts, body) = response.into_parts();
+        let raw = Limited::new(body, self.max_response_size)
+            .collect()
+            .await
+            .map_err(|e| {
+                if e.downcast_ref::<LengthLimitError>().is_some() {
+                    AttemptError::Invalid(format!(
+                        "response body exceeds {} bytes",
+                        self.max_response_size
+                    ))
+                } else {
+                    AttemptError::Connect(format!(
+                        "Connection error while reading the response: {}",
+                        chain(e.as_ref())
+                    ))
+                }
+            })?
+            .to_bytes();
+        let encoding = parts
+            .headers
+            .get(header::CONTENT_ENCODING)
+            .map(|value| {
+                value
+                    .to_str()
+                    .ok()
+                    .and_then(|v| Encoding::from_content_encoding(v).ok())
+                    .ok_or_else(|| {
+                        AttemptError::Invalid(format!(
+                            "unsupported response Content-Encoding {value:?}"
+                        ))
+                    })
+            })
+            .transpose()?
+            .unwrap_or_default();
+        let body = if encoding.is_identity() {
+            raw
+        } else {
+            decompress_slice(encoding, &raw, self.max_response_size)
+                .await
+                .map(Bytes::from)
+                .map_err(|e| {
+                    AttemptError::Invalid(format!("cannot decode {encoding} response: {e}"))
+                })?
+        };
+        Ok(HttpReply {
+            status: parts.status,
+            headers: parts.headers,
+            body,
+        })
+    }
+}
+
+#[cfg(feature = "rustls")]
+fn connector(
+    mut http: HttpConnector,
+    config: &ClientConfig,
+    tls: TlsConfig,
+) -> Result<Connector, ClientError> {
+    http.enforce_http(false);
+    let builder = hyper_rustls::HttpsConnectorBuilder::new();
+    let builder = match tls {
+        Some(tls) => builder.with_tls_config(tls),
+        None => builder
+            .with_provider_and_webpki_roots(rustls::crypto::ring::default_provider())
+            .map_err(|e| ClientError::invalid_config(format!("TLS setup failed: {e}")))?,
+    }
+    .https_or_http();
+    Ok(if config.http2_prior_knowledge {
+        builder.enable_http2().wrap_connector(http)
+    } else {
+        builder.enable_all_versions().wrap_connector(http)
+    })
+}
+
+#[cfg(not(feature = "rustls"))]
+fn connector(
+    http: HttpConnector,
+    _config: &ClientConfig,
+    _tls: TlsConfig,
+) -> Result<Connector, ClientError> {
+    Ok(http)
+}
+
+/// `host:port` of a URI (the pool key).
+pub(crate) fn host_key(uri: &Uri) -> String {
+    let host = uri.host().unwrap_or_default();
+    let port = uri.port_u16().unwrap_or(match uri.scheme_str() {
+        Some("https") => 443,
+        _ => 80,
+    });
+    format!("{host}:{port}")
+}
+
+/// An error and its sources, `: `-separated.
+fn chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}
