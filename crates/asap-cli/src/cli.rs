@@ -62,6 +62,20 @@ pub(crate) enum Command {
     #[command(verbatim_doc_comment)]
     Serve(crate::serve::ServeArgs),
 
+    /// Send an envelope to an agent and print the response envelope
+    ///
+    /// The envelope comes from FILE, from standard input (`-`, or no FILE and no --skill),
+    /// or is a `task.request` built from --skill and --input (the recipient defaults to the
+    /// agent's manifest id). Retries, compression and timeouts are those of the ASAP client.
+    /// Prints the response envelope (pretty, or compact with --json) and exits 0; any error
+    /// (connection, timeout, remote JSON-RPC error, invalid envelope) prints a message on
+    /// stderr and exits 1.
+    #[command(verbatim_doc_comment)]
+    Send(crate::send::SendArgs),
+
+    /// Print an agent's manifest (from `/.well-known/asap/manifest.json`)
+    Manifest(crate::send::ManifestArgs),
+
     /// Export, list or print the JSON Schemas generated from the protocol types.
     Schemas {
         /// What to do with the schemas.

@@ -6,12 +6,15 @@
 //! - `asap schemas export DIR` writes the 25 JSON Schemas generated from the protocol types;
 //!   `asap schemas list` and `asap schemas show NAME` list and print them.
 //!
+//! - `asap send URL [FILE|-]` sends an envelope (or a `task.request` built from `--skill`)
+//!   and prints the response envelope; `asap manifest URL` prints an agent's manifest.
 //! - `asap serve` runs an agent: the built-in echo demo or one described by a manifest file.
 //!
 //! Exit status: 0 success, 1 invalid document, 2 usage or I/O error.
 
 mod cli;
 mod schemas;
+mod send;
 mod serve;
 mod validate;
 
@@ -34,6 +37,20 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Validate(args) => run_validate(&args),
         Command::Serve(args) => serve::run(&args).map(|()| ExitCode::SUCCESS),
+        Command::Send(args) => match send::send(&args, |p| read_input(p)) {
+            Ok(()) => Ok(ExitCode::SUCCESS),
+            Err(e) => {
+                eprintln!("error: {}", validate::sanitize(&format!("{e:#}")));
+                Ok(ExitCode::from(EXIT_INVALID))
+            }
+        },
+        Command::Manifest(args) => match send::manifest(&args) {
+            Ok(()) => Ok(ExitCode::SUCCESS),
+            Err(e) => {
+                eprintln!("error: {}", validate::sanitize(&format!("{e:#}")));
+                Ok(ExitCode::from(EXIT_INVALID))
+            }
+        },
         Command::Schemas { command } => run_schemas(&command, cli.verbose),
     };
     match result {
