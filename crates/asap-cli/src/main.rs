@@ -37,7 +37,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Validate(args) => run_validate(&args),
         Command::Serve(args) => serve::run(&args).map(|()| ExitCode::SUCCESS),
-        Command::Send(args) => match send::send(&args, |p| read_input(p)) {
+        Command::Send(args) => match send::send(&args, read_input) {
             Ok(()) => Ok(ExitCode::SUCCESS),
             Err(e) => {
                 eprintln!("error: {}", validate::sanitize(&format!("{e:#}")));
