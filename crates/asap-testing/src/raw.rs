@@ -139,44 +139,27 @@ impl RawSender {
 
     /// Reads until the peer closes or `timeout` passes without data.
     pub async fn read_reply(&mut self, timeout: Duration) -> RawReply {
-        let mut bytes = std::mem::take(&mut self.pending);
-        let mut buf = [0u8; 8192];
-        loop {
-            match tokio::time::timeout(timeout, self.stream.read(&mut buf)).await {
-                Ok(Ok(0)) => {
-                    return RawReply {
-                        bytes,
-                        closed: true,
-                        error: None,
-                    };
-                }
-                Ok(Err(e)) => {
-                    return RawReply {
-                        bytes,
-                        closed: true,
-                        error: Some(e.kind()),
-                    };
-                }
-                Ok(Ok(n)) => bytes.extend_from_slice(&buf[..n]),
-                Err(_) => {
-                    return RawReply {
-                        bytes,
-                        closed: false,
-                        error: None,
-                    };
-                }
-            }
-        }
+        self.read_until(timeout, |_| None).await
     }
 
     /// Reads exactly one HTTP/1.1 response framed by `Content-Length` (what this server
     /// writes) and leaves the connection open, so that another request can follow. Returns
     /// early, with what was read, when the peer closes or `timeout` passes without data.
     pub async fn read_response(&mut self, timeout: Duration) -> RawReply {
+        self.read_until(timeout, response_end).await
+    }
+
+    /// Reads until `complete` finds the end of a reply in what was read (the rest is kept for
+    /// the next read), the peer closes, or `timeout` passes without data.
+    async fn read_until(
+        &mut self,
+        timeout: Duration,
+        complete: fn(&[u8]) -> Option<usize>,
+    ) -> RawReply {
         let mut bytes = std::mem::take(&mut self.pending);
         let mut buf = [0u8; 8192];
         loop {
-            if let Some(end) = response_end(&bytes) {
+            if let Some(end) = complete(&bytes) {
                 self.pending = bytes.split_off(end);
                 return RawReply {
                     bytes,
@@ -184,30 +167,21 @@ impl RawSender {
                     error: None,
                 };
             }
-            match tokio::time::timeout(timeout, self.stream.read(&mut buf)).await {
-                Ok(Ok(0)) => {
-                    return RawReply {
-                        bytes,
-                        closed: true,
-                        error: None,
-                    };
-                }
-                Ok(Err(e)) => {
-                    return RawReply {
-                        bytes,
-                        closed: true,
-                        error: Some(e.kind()),
-                    };
-                }
-                Ok(Ok(n)) => bytes.extend_from_slice(&buf[..n]),
-                Err(_) => {
-                    return RawReply {
-                        bytes,
-                        closed: false,
-                        error: None,
-                    };
-                }
-            }
+            let (closed, error) =
+                match tokio::time::timeout(timeout, self.stream.read(&mut buf)).await {
+                    Ok(Ok(n)) if n > 0 => {
+                        bytes.extend_from_slice(&buf[..n]);
+                        continue;
+                    }
+                    Ok(Ok(_)) => (true, None),
+                    Ok(Err(e)) => (true, Some(e.kind())),
+                    Err(_) => (false, None),
+                };
+            return RawReply {
+                bytes,
+                closed,
+                error,
+            };
         }
     }
 }
