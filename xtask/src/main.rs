@@ -2,9 +2,18 @@
 //!
 //! Every command runs from the workspace root, whatever the current directory.
 
+mod audit;
+mod bench;
+mod changelog;
+mod coverage;
+mod metadata;
+mod public_api;
+mod release;
+mod rustdoc_json;
 mod schemas;
 mod test;
 mod util;
+mod version;
 
 use std::process::ExitCode;
 
@@ -38,6 +47,18 @@ enum Command {
     #[command(long_about = TEST_LONG_ABOUT)]
     Test,
     Schemas(schemas::SchemasArgs),
+    /// Audit dependencies, feature combinations and public-API drift
+    #[command(long_about = audit::AUDIT_LONG_ABOUT)]
+    Audit,
+    #[command(name = "public-api")]
+    PublicApi(public_api::PublicApiArgs),
+    /// Prepare a release (dry run on a scratch clone unless --execute)
+    #[command(long_about = release::RELEASE_LONG_ABOUT)]
+    Release(release::ReleaseArgs),
+    Coverage(coverage::CoverageArgs),
+    /// Run the load benchmarks (or, with --quick, the criterion benchmarks)
+    #[command(long_about = bench::BENCH_LONG_ABOUT)]
+    Bench(bench::BenchArgs),
 }
 
 fn main() -> ExitCode {
@@ -58,6 +79,11 @@ fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Test => test::run(&root),
         Command::Schemas(args) => schemas::run(&root, &args),
+        Command::Audit => audit::run(&root),
+        Command::PublicApi(args) => public_api::run(&root, &args),
+        Command::Release(args) => release::run(&root, &args),
+        Command::Coverage(args) => coverage::run(&root, &args),
+        Command::Bench(args) => bench::run(&root, &args),
     }
 }
 

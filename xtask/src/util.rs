@@ -4,7 +4,7 @@
 
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitStatus};
+use std::process::{Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 use std::{env, fs, io};
@@ -47,6 +47,32 @@ pub(crate) fn cargo() -> Command {
     Command::new(env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
 }
 
+/// A `cargo <tool>` command for an external subcommand (cargo-deny, cargo-hack, ...):
+/// like [`cargo`], without the variables `cargo run` set for xtask itself
+/// (`CARGO_PKG_*`, `CARGO_MANIFEST_DIR`, ...). Some tools read them: cargo-machete
+/// takes `CARGO_PKG_NAME` as a sign that it was not started as `cargo machete` and
+/// misreads its arguments.
+pub(crate) fn cargo_tool(tool: &str) -> Command {
+    let mut cmd = cargo();
+    cmd.arg(tool);
+    for (key, _) in env::vars_os() {
+        let key_text = key.to_string_lossy();
+        if key_text.starts_with("CARGO_PKG_")
+            || matches!(
+                &*key_text,
+                "CARGO_MANIFEST_DIR"
+                    | "CARGO_MANIFEST_PATH"
+                    | "CARGO_CRATE_NAME"
+                    | "CARGO_BIN_NAME"
+                    | "CARGO_PRIMARY_PACKAGE"
+            )
+        {
+            cmd.env_remove(&key);
+        }
+    }
+    cmd
+}
+
 /// Echoes `cmd` to stderr, runs it with inherited stdio and fails unless it exits
 /// successfully. The error names the command line and its exit status.
 pub(crate) fn run(cmd: &mut Command) -> Result<()> {
@@ -57,6 +83,81 @@ pub(crate) fn run(cmd: &mut Command) -> Result<()> {
         .with_context(|| format!("could not start `{shown}`"))?;
     if !status.success() {
         bail!("`{shown}` {}", describe_status(status));
+    }
+    Ok(())
+}
+
+/// Runs `cmd` silently with stdin closed and returns its standard output (lossily
+/// decoded); standard error goes into the error message when it fails. For quick queries (`git`, `cargo metadata`) whose command line
+/// is not interesting.
+pub(crate) fn query(cmd: &mut Command) -> Result<String> {
+    let shown = display(cmd);
+    let output = cmd
+        .stdin(Stdio::null())
+        .output()
+        .with_context(|| format!("could not start `{shown}`"))?;
+    if !output.status.success() {
+        bail!(
+            "`{shown}` {}: {}",
+            describe_status(output.status),
+            String::from_utf8_lossy(&output.stderr).trim()
+        );
+    }
+    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+}
+
+/// What a command printed and how it ended, for callers that inspect the output.
+#[derive(Debug)]
+pub(crate) struct Captured {
+    pub(crate) success: bool,
+    pub(crate) status: String,
+    /// Standard output followed by standard error.
+    pub(crate) text: String,
+}
+
+/// Echoes `cmd` to stderr, runs it capturing both output streams, replays them to
+/// stderr once it is done and returns them. Fails only when the command cannot start.
+pub(crate) fn capture(cmd: &mut Command) -> Result<Captured> {
+    let shown = display(cmd);
+    eprintln!("$ {shown}");
+    let output = cmd
+        .stdin(Stdio::null())
+        .output()
+        .with_context(|| format!("could not start `{shown}`"))?;
+    let mut text = String::from_utf8_lossy(&output.stdout).into_owned();
+    text.push_str(&String::from_utf8_lossy(&output.stderr));
+    eprint!("{text}");
+    if !text.is_empty() && !text.ends_with('\n') {
+        eprintln!();
+    }
+    Ok(Captured {
+        success: output.status.success(),
+        status: describe_status(output.status),
+        text,
+    })
+}
+
+/// How to install the external cargo subcommands `cargo xtask audit` uses.
+pub(crate) const INSTALL_HINT: &str = "cargo install --locked cargo-deny cargo-hack cargo-machete";
+
+/// Whether `cargo <subcommand> --version` runs successfully.
+pub(crate) fn has_cargo_subcommand(subcommand: &str) -> bool {
+    cargo_tool(subcommand)
+        .arg("--version")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|status| status.success())
+}
+
+/// Fails with an installation hint unless `cargo <subcommand> --version` works.
+/// `install` is the command that installs it.
+pub(crate) fn require_cargo_subcommand(subcommand: &str, install: &str) -> Result<()> {
+    if !has_cargo_subcommand(subcommand) {
+        bail!(
+            "`cargo {subcommand}` is not installed (or does not run); install it with `{install}`"
+        );
     }
     Ok(())
 }
@@ -165,6 +266,39 @@ mod tests {
         assert_eq!(
             display(&cmd),
             r"RUSTDOCFLAGS='-D warnings' cargo doc --no-deps 'a b' 'it'\''s'"
+        );
+    }
+
+    #[test]
+    fn cargo_tool_drops_package_variables_of_cargo_run() {
+        let cmd = cargo_tool("machete");
+        assert_eq!(
+            cmd.get_args().collect::<Vec<_>>(),
+            [std::ffi::OsStr::new("machete")]
+        );
+        // Under `cargo test`, cargo sets CARGO_PKG_NAME and CARGO_MANIFEST_DIR.
+        let removed: Vec<_> = cmd
+            .get_envs()
+            .filter(|(_, value)| value.is_none())
+            .map(|(key, _)| key.to_string_lossy().into_owned())
+            .collect();
+        assert!(removed.iter().any(|k| k == "CARGO_PKG_NAME"), "{removed:?}");
+        assert!(
+            removed.iter().any(|k| k == "CARGO_MANIFEST_DIR"),
+            "{removed:?}"
+        );
+    }
+
+    #[test]
+    fn missing_subcommand_is_reported_with_its_install_command() {
+        assert!(!has_cargo_subcommand("xtask-no-such-subcommand"));
+        let err = require_cargo_subcommand("xtask-no-such-subcommand", "cargo install x")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "`cargo xtask-no-such-subcommand` is not installed (or does not run); \
+             install it with `cargo install x`"
         );
     }
 

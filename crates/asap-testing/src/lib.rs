@@ -10,7 +10,7 @@
 //!   bodies and bombs.
 //! - [`handlers`]: handlers that sleep, wait on a [`Gate`](handlers::Gate), panic or fail
 //!   on request, async and blocking.
-//! - [`reference`]: the Python reference implementation as a test peer.
+//! - [`reference`](mod@reference): the Python reference implementation as a test peer.
 //! - [`assert`](mod@assert): [`assert_envelope_valid`], [`assert_task_completed`].
 
 #![deny(missing_docs)]
