@@ -255,7 +255,11 @@ fn connector(
     http.enforce_http(false);
     let builder = hyper_rustls::HttpsConnectorBuilder::new();
     let builder = match tls {
-        Some(tls) => builder.with_tls_config(tls),
+        Some(mut tls) => {
+            // hyper-rustls panics on a preset ALPN list; ours replaces it (see `tls_config`).
+            tls.alpn_protocols.clear();
+            builder.with_tls_config(tls)
+        }
         None => builder
             .with_provider_and_webpki_roots(rustls::crypto::ring::default_provider())
             .map_err(|e| ClientError::invalid_config(format!("TLS setup failed: {e}")))?,
