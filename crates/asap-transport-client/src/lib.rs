@@ -87,6 +87,14 @@
 //! - **`Retry-After`** on 429 is honoured as sent (seconds or HTTP-date), without capping.
 //! - **Time**: waits use `tokio::time`, so tests can run with paused time.
 //!
+//! # HTTP/2 over TLS and cold starts
+//!
+//! Over https, HTTP/2 is chosen by ALPN during the handshake, so the pool only learns that a
+//! connection multiplexes once its first handshake finishes: a burst of concurrent sends on a
+//! cold client may open several TLS connections, after which every request moves onto one and
+//! the others are dropped. Send one request first (or fetch the manifest), or use
+//! `http2_prior_knowledge(true)`, when a startup burst matters.
+//!
 //! # Feature flags
 //!
 //! - `gzip` (default): gzip request and response bodies.
