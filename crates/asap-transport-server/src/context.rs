@@ -35,13 +35,18 @@ pub struct RequestContext {
 }
 
 impl RequestContext {
-    /// A context with the given headers and nothing else known.
+    /// A context with the given headers and nothing else known (a fresh trace).
     pub fn new(headers: http::HeaderMap) -> Self {
+        Self::with_trace(headers, TraceContext::default())
+    }
+
+    /// A context with the given headers and trace.
+    pub fn with_trace(headers: http::HeaderMap, trace: TraceContext) -> Self {
         Self {
             headers,
             peer_addr: None,
             identity: None,
-            trace: TraceContext::default(),
+            trace,
             received_at: Instant::now(),
         }
     }

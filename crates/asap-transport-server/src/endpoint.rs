@@ -99,10 +99,9 @@ where
         Err(error) => return Rejection::Rpc(error).into_response(Some(call.id)),
     };
     let trace = TraceContext::from_request(&envelope, &parts.headers);
-    let mut ctx = RequestContext::new(parts.headers);
+    let mut ctx = RequestContext::with_trace(parts.headers, trace.clone());
     ctx.peer_addr = parts.extensions.get::<PeerAddr>().map(|p| p.0);
     ctx.identity = identity;
-    ctx.trace = trace.clone();
     match inner.oneshot(AsapRequest::new(envelope, ctx)).await {
         Ok(mut reply) => {
             trace.inject(&mut reply);

@@ -26,15 +26,14 @@ impl Default for TraceContext {
     }
 }
 
+/// `len` (≤ 32) lowercase hex digits from one random draw, never all zeros (W3C forbids it).
 fn random_hex(len: usize) -> String {
-    let value = (ulid::Ulid::new().random() << 48) ^ ulid::Ulid::new().random();
-    let hex = format!("{value:032x}");
-    let out = hex[32 - len..].to_owned();
-    if out.bytes().all(|b| b == b'0') {
-        format!("{}1", &out[1..])
-    } else {
-        out
-    }
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let value = rand::random::<u128>() | 1;
+    (0..len)
+        .rev()
+        .map(|i| char::from(DIGITS[((value >> (4 * i)) & 0xf) as usize]))
+        .collect()
 }
 
 fn is_hex(s: &str, len: usize) -> bool {
