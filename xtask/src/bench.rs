@@ -15,7 +15,8 @@ asap-benches), then run `loadtest`: closed-loop throughput and latency of asap s
 against raw hyper, axum and the Python reference (when its venv exists) with wrk, a
 1,000 req/s open-loop run for 60 s, a stress ramp, 10,000 concurrent connections and RSS
 over 1,000,000 requests. About 10 minutes. Writes benches/results/<date>.json, .md and
--latency.svg.
+-latency.svg. wrk is installed with apt-get when missing (as root); without it the
+built-in generator runs the closed-loop matrix.
 
 --smoke   the same end to end in about 30 s (writes to target/bench-smoke; fails on any
           request error, never on timings)
@@ -55,6 +56,44 @@ fn target_dir(root: &Path) -> Result<PathBuf> {
         .context("`cargo metadata` names no target directory")
 }
 
+/// Whether `program` is an executable on `PATH`.
+fn on_path(program: &str) -> bool {
+    std::env::var_os("PATH")
+        .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(program).is_file()))
+}
+
+/// Installs wrk with apt-get when it is missing and apt-get is usable (root on Debian);
+/// otherwise the harness falls back to its built-in generator and says so.
+fn ensure_wrk() {
+    if on_path("wrk") {
+        return;
+    }
+    let root = std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout.starts_with(b"0"));
+    if !(root && on_path("apt-get")) {
+        eprintln!("note: wrk is not installed (apt-get install wrk); using the built-in generator");
+        return;
+    }
+    eprintln!("note: installing wrk with apt-get");
+    let installed = std::process::Command::new("apt-get")
+        .args(["install", "-y", "-q", "wrk"])
+        .status()
+        .is_ok_and(|s| s.success())
+        || (std::process::Command::new("apt-get")
+            .args(["update", "-q"])
+            .status()
+            .is_ok_and(|s| s.success())
+            && std::process::Command::new("apt-get")
+                .args(["install", "-y", "-q", "wrk"])
+                .status()
+                .is_ok_and(|s| s.success()));
+    if !installed {
+        eprintln!("note: could not install wrk; using the built-in generator");
+    }
+}
+
 pub(crate) fn run(root: &Path, args: &BenchArgs) -> Result<()> {
     if args.quick {
         return util::run(
@@ -74,6 +113,7 @@ pub(crate) fn run(root: &Path, args: &BenchArgs) -> Result<()> {
         "asap-benches",
         "--bins",
     ]))?;
+    ensure_wrk();
     let target = target_dir(root)?;
     let release = target.join("release");
     let mut loadtest = std::process::Command::new(release.join("loadtest"));
