@@ -1,0 +1,214 @@
+//! Server micro-benchmarks: validation, each layer alone, registry dispatch, the whole
+//! service in process.
+//!
+//! Every async call runs on a current-thread Tokio runtime with `block_on`, so each figure
+//! includes the same `block_on` + `oneshot` overhead; `layer/baseline` measures exactly that
+//! overhead around a service that does nothing, and is the baseline to subtract.
+//!
+//! * `validation/*` — envelope payload typing (`Envelope::type_payload`, what dispatch does),
+//!   `AgentUrn` parsing, embedded-part checks.
+//! * `layer/*` — one layer around a trivial inner service: body limit, decompression
+//!   (identity), bearer auth, sender match, timestamp window, nonce (in-memory store, a fresh
+//!   nonce each call), per-IP rate limit (limit never reached).
+//! * `dispatch/echo` — [`Dispatch`] with the echo handler (payload validation included).
+//! * `service/full` — the complete `AsapServer` service (every default layer, echo handler)
+//!   for one `POST /asap` with the small fixture, no network.
+
+use std::convert::Infallible;
+use std::hint::black_box;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use asap_benches::{Size, envelope, request_body};
+use asap_model::{AgentUrn, Envelope, Payload};
+use asap_transport_server::echo::{EchoHandler, demo_manifest};
+use asap_transport_server::layers::auth::{AuthLayer, SenderMatchLayer, StaticTokens};
+use asap_transport_server::layers::body_limit::BodyLimitLayer;
+use asap_transport_server::layers::decompression::DecompressionLayer;
+use asap_transport_server::layers::nonce::NonceLayer;
+use asap_transport_server::layers::ratelimit::RateLimitLayer;
+use asap_transport_server::layers::timestamp::TimestampWindowLayer;
+use asap_transport_server::registry::{Dispatch, HandlerRegistry};
+use asap_transport_server::response::{self, Body};
+use asap_transport_server::{
+    AsapRequest, AsapServer, PeerAddr, Rejection, RequestContext, ServerConfig,
+};
+use bytes::Bytes;
+use criterion::Criterion;
+use http::{Request, Response, StatusCode};
+use http_body_util::Full;
+use tower::{Layer, ServiceExt, service_fn};
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
+fn small_envelope() -> Envelope {
+    let mut e = envelope(Size::Small);
+    e.timestamp = asap_model::Timestamp::now();
+    e
+}
+
+fn http_request(body: &[u8]) -> Request<Full<Bytes>> {
+    let mut request = Request::post("/asap")
+        .header("content-type", "application/json")
+        .header("authorization", "Bearer bench-token")
+        .body(Full::new(Bytes::copy_from_slice(body)))
+        .expect("request");
+    request.extensions_mut().insert(PeerAddr(SocketAddr::new(
+        IpAddr::V4(Ipv4Addr::LOCALHOST),
+        40000,
+    )));
+    request
+}
+
+async fn ok_http<B>(_: Request<B>) -> Result<Response<Body>, Infallible> {
+    Ok(response::json(StatusCode::OK, Bytes::from_static(b"{}")))
+}
+
+async fn ok_envelope(request: AsapRequest) -> Result<Envelope, Rejection> {
+    Ok(request.envelope)
+}
+
+fn validation(c: &mut Criterion) {
+    let mut group = c.benchmark_group("validation");
+    let raw = small_envelope();
+    group.bench_function("type_payload", |b| {
+        b.iter_batched(
+            || raw.clone(),
+            |mut e| {
+                e.type_payload().expect("valid");
+                e
+            },
+            criterion::BatchSize::SmallInput,
+        );
+    });
+    group.bench_function("agent_urn", |b| {
+        b.iter(|| AgentUrn::parse(black_box("urn:asap:agent:research-v1:v2")));
+    });
+    let Payload::Raw(object) = &raw.payload else {
+        panic!("decoded payloads are raw");
+    };
+    group.bench_function("embedded_checks", |b| {
+        b.iter(|| asap_model::embedded::check_embedded(black_box(object)));
+    });
+    group.finish();
+}
+
+fn layers(c: &mut Criterion) {
+    let rt = runtime();
+    let body = request_body(Size::Small);
+    let mut group = c.benchmark_group("layer");
+
+    group.bench_function("baseline", |b| {
+        let svc = service_fn(ok_http);
+        b.iter(|| rt.block_on(svc.oneshot(http_request(&body))));
+    });
+    group.bench_function("body_limit", |b| {
+        let svc = BodyLimitLayer::new(10 << 20).layer(service_fn(ok_http));
+        b.iter(|| rt.block_on(svc.clone().oneshot(http_request(&body))));
+    });
+    group.bench_function("decompression_identity", |b| {
+        let svc = DecompressionLayer::new(10 << 20).layer(service_fn(ok_http));
+        b.iter(|| rt.block_on(svc.clone().oneshot(http_request(&body))));
+    });
+    group.bench_function("rate_limit_ip", |b| {
+        let spec = "1000000000/second".parse().expect("spec");
+        let svc = RateLimitLayer::new(&spec).layer(service_fn(ok_http));
+        b.iter(|| rt.block_on(svc.clone().oneshot(http_request(&body))));
+    });
+    group.bench_function("auth_bearer", |b| {
+        let tokens = StaticTokens::new().with(
+            "bench-token",
+            AgentUrn::from_static("urn:asap:agent:coordinator"),
+        );
+        let schemes = asap_model::AuthScheme {
+            schemes: vec!["bearer".into()],
+            oauth2: None,
+        };
+        let svc = AuthLayer::new(tokens, &schemes).layer(service_fn(ok_http));
+        b.iter(|| rt.block_on(svc.clone().oneshot(http_request(&body))));
+    });
+
+    let envelope = small_envelope();
+    let request = || AsapRequest::new(envelope.clone(), RequestContext::default());
+    group.bench_function("envelope_baseline", |b| {
+        let svc = service_fn(ok_envelope);
+        b.iter(|| rt.block_on(svc.oneshot(request())));
+    });
+    group.bench_function("sender_match", |b| {
+        let svc = SenderMatchLayer.layer(service_fn(ok_envelope));
+        b.iter(|| rt.block_on(svc.clone().oneshot(request())));
+    });
+    group.bench_function("timestamp_window", |b| {
+        let svc = TimestampWindowLayer::new().layer(service_fn(ok_envelope));
+        b.iter(|| rt.block_on(svc.clone().oneshot(request())));
+    });
+    group.bench_function("nonce_memory", |b| {
+        let svc = NonceLayer::memory().layer(service_fn(ok_envelope));
+        let counter = AtomicU64::new(0);
+        b.iter(|| {
+            let n = counter.fetch_add(1, Ordering::Relaxed);
+            let e = envelope
+                .clone()
+                .with_extension("nonce", format!("nonce-{n}"));
+            rt.block_on(
+                svc.clone()
+                    .oneshot(AsapRequest::new(e, RequestContext::default())),
+            )
+        });
+    });
+    group.finish();
+
+    let mut group = c.benchmark_group("dispatch");
+    group.bench_function("echo", |b| {
+        let mut registry = HandlerRegistry::new();
+        registry.register(
+            "task.request",
+            EchoHandler::new(AgentUrn::from_static("urn:asap:agent:echo")),
+        );
+        let svc = Dispatch::new(registry);
+        b.iter(|| rt.block_on(svc.clone().oneshot(request())));
+    });
+    group.finish();
+
+    let mut group = c.benchmark_group("service");
+    group.bench_function("full", |b| {
+        let manifest = demo_manifest("http://127.0.0.1:8000/asap");
+        let server = AsapServer::builder(manifest.clone())
+            .config(
+                ServerConfig::builder()
+                    .rate_limit("1000000000/second".parse().ok())
+                    .build(),
+            )
+            .handler("task.request", EchoHandler::new(manifest.id.clone()))
+            .build()
+            .expect("server");
+        let svc = server.service();
+        let reply = rt
+            .block_on(svc.clone().oneshot(http_request(&body)))
+            .expect("infallible");
+        assert_eq!(reply.status(), StatusCode::OK);
+        b.iter(|| rt.block_on(svc.clone().oneshot(http_request(&body))));
+    });
+    group.finish();
+}
+
+fn config() -> Criterion {
+    Criterion::default()
+        .sample_size(30)
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(2))
+}
+
+// What `criterion_group!` + `criterion_main!` expand to, without their undocumented `pub fn`.
+fn main() {
+    let mut criterion = config().configure_from_args();
+    validation(&mut criterion);
+    layers(&mut criterion);
+    criterion.final_summary();
+}
