@@ -248,8 +248,67 @@ fn parse_time(b: &[u8]) -> Option<(NaiveTime, usize)> {
     NaiveTime::from_hms_micro_opt(hour, minute, second, micros).map(|t| (t, used))
 }
 
+/// Longest wire form: `YYYY-MM-DDTHH:MM:SS.ffffff+hh:mm`.
+const WIRE_MAX: usize = 32;
+
+fn put2(buf: &mut [u8], at: usize, value: u32) {
+    buf[at] = b'0' + (value / 10 % 10) as u8;
+    buf[at + 1] = b'0' + (value % 10) as u8;
+}
+
+impl Timestamp {
+    /// Writes the wire form into `buf` without `core::fmt` (this is on every response), or
+    /// `None` for years outside 0‥=9999, which take the formatting path.
+    fn write_wire(&self, buf: &mut [u8; WIRE_MAX]) -> Option<usize> {
+        let local = self.local();
+        let year = u32::try_from(local.year()).ok().filter(|y| *y <= 9999)?;
+        put2(buf, 0, year / 100);
+        put2(buf, 2, year % 100);
+        buf[4] = b'-';
+        put2(buf, 5, local.month());
+        buf[7] = b'-';
+        put2(buf, 8, local.day());
+        buf[10] = b'T';
+        put2(buf, 11, local.hour());
+        buf[13] = b':';
+        put2(buf, 14, local.minute());
+        buf[16] = b':';
+        put2(buf, 17, local.second());
+        let mut len = 19;
+        let micros = local.nanosecond() / 1000 % 1_000_000;
+        if micros != 0 {
+            buf[19] = b'.';
+            put2(buf, 20, micros / 10_000);
+            put2(buf, 22, micros / 100 % 100);
+            put2(buf, 24, micros % 100);
+            len = 26;
+        }
+        match self.offset {
+            Offset::Utc => {
+                buf[len] = b'Z';
+                len += 1;
+            }
+            Offset::Naive => {}
+            Offset::Fixed(secs) => {
+                buf[len] = if secs < 0 { b'-' } else { b'+' };
+                let secs = secs.unsigned_abs();
+                put2(buf, len + 1, secs / 3600);
+                buf[len + 3] = b':';
+                put2(buf, len + 4, (secs % 3600) / 60);
+                len += 6;
+            }
+        }
+        Some(len)
+    }
+}
+
 impl fmt::Display for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut buf = [0u8; WIRE_MAX];
+        if let Some(len) = self.write_wire(&mut buf) {
+            // Only ASCII digits and separators were written.
+            return f.write_str(std::str::from_utf8(&buf[..len]).map_err(|_| fmt::Error)?);
+        }
         let local = self.local();
         write!(
             f,
@@ -279,7 +338,14 @@ impl fmt::Display for Timestamp {
 
 impl Serialize for Timestamp {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(self)
+        let mut buf = [0u8; WIRE_MAX];
+        match self.write_wire(&mut buf) {
+            Some(len) => match std::str::from_utf8(&buf[..len]) {
+                Ok(text) => serializer.serialize_str(text),
+                Err(_) => serializer.collect_str(self),
+            },
+            None => serializer.collect_str(self),
+        }
     }
 }
 
@@ -365,6 +431,33 @@ mod tests {
         );
         assert_eq!(round("1767268800"), "2026-01-01T12:00:00Z");
         assert_eq!(round("1767268800000"), "2026-01-01T12:00:00Z");
+    }
+
+    #[test]
+    fn fast_wire_form_matches_the_formatting_path() {
+        for text in [
+            "2026-01-01T12:00:00Z",
+            "2026-11-24T00:19:55.250329Z",
+            "2026-01-01T02:00:00.000001-05:30",
+            "0999-12-31T23:59:59.999999+14:00",
+            "2026-01-01T00:00:00",
+            "1970-01-01T00:00:00.5Z",
+        ] {
+            let t: Timestamp = text.parse().expect(text);
+            let json = serde_json::to_string(&t).expect("json");
+            assert_eq!(json, format!("\"{t}\""));
+            let local = t.local();
+            let slow = format!(
+                "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
+                local.year(),
+                local.month(),
+                local.day(),
+                local.hour(),
+                local.minute(),
+                local.second()
+            );
+            assert!(t.to_string().starts_with(&slow), "{text}");
+        }
     }
 
     #[test]
