@@ -292,11 +292,7 @@ impl<'a> Walker<'a> {
                 self.emit(&path, line);
             }
             "static" => {
-                let mutable = if inner["is_mutable"].as_bool() == Some(true) {
-                    "mut "
-                } else {
-                    ""
-                };
+                let mutable = flag(&inner["is_mutable"], "mut ");
                 let line = format!("{attrs}static {mutable}{path}: {}", ty(&inner["type"]));
                 self.emit(&path, line);
             }
@@ -511,16 +507,8 @@ impl<'a> Walker<'a> {
         } else {
             format!(": {bounds}")
         };
-        let unsafe_ = if inner["is_unsafe"].as_bool() == Some(true) {
-            "unsafe "
-        } else {
-            ""
-        };
-        let auto = if inner["is_auto"].as_bool() == Some(true) {
-            "auto "
-        } else {
-            ""
-        };
+        let unsafe_ = flag(&inner["is_unsafe"], "unsafe ");
+        let auto = flag(&inner["is_auto"], "auto ");
         let line = format!(
             "{attrs}{unsafe_}{auto}trait {path}{}{bounds}{}",
             generics.params, generics.where_
@@ -606,18 +594,19 @@ fn attrs_prefix(item: &Value) -> String {
     }
 }
 
+/// `text` when the JSON boolean `value` is `true`, else nothing.
+fn flag(value: &Value, text: &'static str) -> &'static str {
+    if value.as_bool() == Some(true) {
+        text
+    } else {
+        ""
+    }
+}
+
 fn impl_line(owner: &Value, inner: &Value, path: &str) -> String {
     let generics = generics(inner.get("generics"));
-    let unsafe_ = if inner["is_unsafe"].as_bool() == Some(true) {
-        "unsafe "
-    } else {
-        ""
-    };
-    let negative = if inner["is_negative"].as_bool() == Some(true) {
-        "!"
-    } else {
-        ""
-    };
+    let unsafe_ = flag(&inner["is_unsafe"], "unsafe ");
+    let negative = flag(&inner["is_negative"], "!");
     let trait_ = path_ref(&inner["trait"]);
     // Name the implementing type by the path being listed, keeping its generic args.
     let for_ = &inner["for"];
@@ -663,11 +652,7 @@ fn function(inner: &Value, path: &str, attrs: &str) -> String {
             }
         })
         .collect();
-    let variadic = if sig["is_c_variadic"].as_bool() == Some(true) {
-        ", ..."
-    } else {
-        ""
-    };
+    let variadic = flag(&sig["is_c_variadic"], ", ...");
     let output = if sig["output"].is_null() {
         String::new()
     } else {
@@ -692,11 +677,7 @@ fn self_param(ty_: &Value) -> String {
             .as_str()
             .map(|l| format!("{l} "))
             .unwrap_or_default();
-        let mutable = if r["is_mutable"].as_bool() == Some(true) {
-            "mut "
-        } else {
-            ""
-        };
+        let mutable = flag(&r["is_mutable"], "mut ");
         return format!("&{lifetime}{mutable}self");
     }
     format!("self: {}", ty(ty_))
@@ -990,11 +971,7 @@ fn ty(ty_: &Value) -> String {
         }
         "function_pointer" => {
             let header = &inner["header"];
-            let unsafe_ = if header["is_unsafe"].as_bool() == Some(true) {
-                "unsafe "
-            } else {
-                ""
-            };
+            let unsafe_ = flag(&header["is_unsafe"], "unsafe ");
             let sig = &inner["sig"];
             let inputs: Vec<String> = sig["inputs"]
                 .as_array()
@@ -1050,11 +1027,7 @@ fn ty(ty_: &Value) -> String {
                 .as_str()
                 .map(|l| format!("{l} "))
                 .unwrap_or_default();
-            let mutable = if inner["is_mutable"].as_bool() == Some(true) {
-                "mut "
-            } else {
-                ""
-            };
+            let mutable = flag(&inner["is_mutable"], "mut ");
             format!("&{lifetime}{mutable}{}", ty(&inner["type"]))
         }
         "qualified_path" => {
