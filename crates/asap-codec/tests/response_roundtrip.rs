@@ -87,3 +87,17 @@ fn malformed_responses_are_errors() {
         );
     }
 }
+
+#[test]
+fn deeply_nested_responses_are_errors_not_crashes() {
+    let nested = format!("{}{}", "[".repeat(5000), "]".repeat(5000));
+    let body = format!(r#"{{"jsonrpc":"2.0","result":{{"envelope":{{"deep":{nested}}}}},"id":1}}"#);
+    // A 2 MiB stack, the default of spawned threads: unbounded recursion would abort.
+    let outcome = std::thread::Builder::new()
+        .stack_size(2 * 1024 * 1024)
+        .spawn(move || decode_response(body.as_bytes()).is_err())
+        .expect("thread")
+        .join()
+        .expect("no stack overflow");
+    assert!(outcome);
+}

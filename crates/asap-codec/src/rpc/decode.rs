@@ -12,7 +12,7 @@ use asap_model::{Envelope, ValidationError};
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::depth::MAX_DEPTH;
+use super::depth::bounded_simd;
 use super::error::{ErrorResponse, RpcError};
 use super::id::Id;
 use super::python_json::describe_json_error;
@@ -87,69 +87,10 @@ fn present_version<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Vers
 /// assert_eq!(err.error.code, -32600);
 /// ```
 pub fn decode_request(body: &[u8]) -> Result<Call, Box<ErrorResponse>> {
-    match fast_simd(body) {
+    match bounded_simd::<MapOnly<FastRequest>>(body).map(|r| r.map(|m| m.0)) {
         Some(Ok(fast)) => finish_fast(fast, body),
         _ => decode_exact(body),
     }
-}
-
-/// Bodies up to this size reuse a per-thread scratch copy and simd-json buffers; larger
-/// ones use fresh allocations that are released afterwards, so a worker thread keeps at most
-/// a few times this much.
-const REUSE_LIMIT: usize = 2 * 1024 * 1024;
-
-thread_local! {
-    static SCRATCH: std::cell::RefCell<(Vec<u8>, simd_json::Buffers)> =
-        std::cell::RefCell::new((Vec::new(), simd_json::Buffers::default()));
-}
-
-/// The simd-json fast path: `None` when the body nests deeper than [`MAX_DEPTH`] or is not
-/// JSON simd-json accepts; `Some(Err)` when it is JSON but not a well-formed request.
-fn fast_simd(body: &[u8]) -> Option<Result<FastRequest, simd_json::Error>> {
-    if body.len() > REUSE_LIMIT {
-        let mut scratch = body.to_vec();
-        let mut buffers = simd_json::Buffers::new(body.len());
-        return parse_simd(body, &mut scratch, &mut buffers);
-    }
-    SCRATCH.with(|cell| match cell.try_borrow_mut() {
-        Ok(mut guard) => {
-            let (scratch, buffers) = &mut *guard;
-            scratch.clear();
-            scratch.extend_from_slice(body);
-            parse_simd(body, scratch, buffers)
-        }
-        // Not reachable (no re-entrancy), but never panic: fall back to fresh buffers.
-        Err(_) => {
-            let mut scratch = body.to_vec();
-            let mut buffers = simd_json::Buffers::new(body.len());
-            parse_simd(body, &mut scratch, &mut buffers)
-        }
-    })
-}
-
-/// Builds simd-json's tape, checks nesting on its structural indexes (no extra pass over the
-/// bytes), then deserializes the typed request.
-fn parse_simd(
-    body: &[u8],
-    scratch: &mut [u8],
-    buffers: &mut simd_json::Buffers,
-) -> Option<Result<FastRequest, simd_json::Error>> {
-    let mut deserializer =
-        simd_json::Deserializer::from_slice_with_buffers(scratch, buffers).ok()?;
-    let mut depth = 0usize;
-    for &index in buffers.structural_indexes() {
-        match body.get(index as usize) {
-            Some(b'[' | b'{') => {
-                depth += 1;
-                if depth > MAX_DEPTH {
-                    return None;
-                }
-            }
-            Some(b']' | b'}') => depth = depth.saturating_sub(1),
-            _ => {}
-        }
-    }
-    Some(MapOnly::<FastRequest>::deserialize(&mut deserializer).map(|m| m.0))
 }
 
 /// Same result as [`decode_request`], with serde_json on the fast path (no simd-json).

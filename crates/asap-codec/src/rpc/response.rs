@@ -3,7 +3,7 @@
 use asap_model::Envelope;
 use serde::Deserialize;
 
-use super::depth::{MAX_DEPTH, within_depth};
+use super::depth::bounded_simd;
 use super::error::{ErrorResponse, RpcError};
 use super::id::Id;
 
@@ -48,15 +48,9 @@ struct ResultWire {
 
 /// Decodes a response body with simd-json.
 pub fn decode_response(body: &[u8]) -> Result<Response, ResponseDecodeError> {
-    let mut scratch = body.to_vec();
-    let fast = if within_depth(body, MAX_DEPTH) {
-        simd_json::serde::from_slice(&mut scratch).ok()
-    } else {
-        None
-    };
-    let wire: Wire = match fast.ok_or(()) {
-        Ok(wire) => wire,
-        Err(_) => {
+    let wire: Wire = match bounded_simd(body) {
+        Some(Ok(wire)) => wire,
+        _ => {
             serde_json::from_slice(body).map_err(|e| ResponseDecodeError::Invalid(e.to_string()))?
         }
     };
