@@ -345,6 +345,16 @@ fn document(index: usize) -> Value {
     })
 }
 
+/// Resolves on SIGTERM or Ctrl-C: how the baseline servers stop.
+pub async fn stop() {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .expect("SIGTERM handler");
+    tokio::select! {
+        _ = term.recv() => {},
+        _ = tokio::signal::ctrl_c() => {},
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

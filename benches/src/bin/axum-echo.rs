@@ -197,16 +197,6 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
     (year, month, day)
 }
 
-/// Resolves on SIGTERM or Ctrl-C.
-async fn stop() {
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .expect("SIGTERM handler");
-    tokio::select! {
-        _ = term.recv() => {},
-        _ = tokio::signal::ctrl_c() => {},
-    }
-}
-
 fn main() -> std::io::Result<()> {
     let args = Args::parse();
     tokio::runtime::Builder::new_multi_thread()
@@ -221,7 +211,7 @@ fn main() -> std::io::Result<()> {
             });
             let app = Router::new().route("/asap", post(asap));
             axum::serve(listener, app)
-                .with_graceful_shutdown(stop())
+                .with_graceful_shutdown(asap_benches::stop())
                 .await
         })
 }

@@ -53,7 +53,7 @@ async fn serve(bind: SocketAddr) -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind(bind).await?;
     eprintln!("raw-hyper: serving on http://{}", listener.local_addr()?);
     let builder = auto::Builder::new(TokioExecutor::new());
-    let stop = stop();
+    let stop = asap_benches::stop();
     tokio::pin!(stop);
     loop {
         let (stream, _) = tokio::select! {
@@ -75,16 +75,6 @@ async fn serve(bind: SocketAddr) -> std::io::Result<()> {
                 .serve_connection(TokioIo::new(stream), service)
                 .await;
         });
-    }
-}
-
-/// Resolves on SIGTERM or Ctrl-C.
-async fn stop() {
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .expect("SIGTERM handler");
-    tokio::select! {
-        _ = term.recv() => {},
-        _ = tokio::signal::ctrl_c() => {},
     }
 }
 
