@@ -142,14 +142,14 @@ async fn asap(Json(request): Json<RpcRequest>) -> Result<Json<RpcSuccess>, Json<
     let mut result = Map::new();
     result.insert("echoed".into(), Value::Object(incoming.payload.input));
     let envelope = Envelope {
-        id: Some(ulid::Ulid::new().to_string()),
+        id: Some(ulid::Ulid::generate().to_string()),
         asap_version: incoming.asap_version,
         timestamp: Some(now_rfc3339()),
         sender: AGENT.to_owned(),
         recipient: incoming.sender,
         payload_type: "task.response".to_owned(),
         payload: TaskResponse {
-            task_id: format!("task_{}", ulid::Ulid::new()),
+            task_id: format!("task_{}", ulid::Ulid::generate()),
             status: "completed",
             result,
             final_state: None,

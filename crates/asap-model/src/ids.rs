@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 /// Generates a new ULID string (26 characters, Crockford base32, time-ordered).
 pub fn new_ulid() -> String {
-    ulid::Ulid::new().to_string()
+    ulid::Ulid::generate().to_string()
 }
 
 macro_rules! define_id {
@@ -35,7 +35,7 @@ macro_rules! define_id {
                 if $prefix.is_empty() {
                     Self(new_ulid())
                 } else {
-                    Self(format!("{}_{}", $prefix, ulid::Ulid::new()))
+                    Self(format!("{}_{}", $prefix, ulid::Ulid::generate()))
                 }
             }
 

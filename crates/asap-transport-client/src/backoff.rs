@@ -2,7 +2,7 @@
 
 use std::time::{Duration, SystemTime};
 
-use rand::Rng;
+use rand::{Rng, RngExt};
 
 /// Exponential backoff: `min(base · 2^attempt, max)`, plus `U(0, 0.1 · that)` with jitter.
 ///

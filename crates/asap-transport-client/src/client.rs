@@ -283,7 +283,7 @@ impl Inner {
         }
         let n = self.next_id.fetch_add(1, Ordering::Relaxed) + 1;
         let id = Id::Str(format!("req-{n}"));
-        let key = Ulid::new().to_string();
+        let key = Ulid::generate().to_string();
         let json = Bytes::from(encode_request(&id, envelope, Some(&key)));
         let mut body = self.prepare(&json).await;
         let mut fell_back = false;

@@ -11,7 +11,7 @@ use asap_testing::handlers::{Gate, scripted_builder};
 use asap_transport_client::{AsapClient, BatchMode, ClientError};
 use asap_transport_server::ServerConfig;
 use common::{Reply, ScriptedServer, echoed, envelope};
-use rand::Rng;
+use rand::RngExt;
 use serde_json::json;
 
 async fn scripted_agent() -> TestAgent {
