@@ -336,13 +336,11 @@ mod tests {
         ));
     }
 
-    const EXAMPLES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/spec/examples");
-
     /// Every JSON document of the examples (envelopes, entities, parts, invalid samples).
     fn example_documents() -> Vec<Value> {
         let mut docs = Vec::new();
         for sub in ["", "entities", "parts", "invalid"] {
-            let dir = std::path::Path::new(EXAMPLES).join(sub);
+            let dir = asap_testing::fixtures::examples_dir().join(sub);
             let mut paths: Vec<_> = std::fs::read_dir(&dir)
                 .expect("examples directory")
                 .map(|e| e.expect("entry").path())

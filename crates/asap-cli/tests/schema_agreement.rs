@@ -1,5 +1,6 @@
-//! The exported JSON Schemas give the same verdict as `spec/schemas-live/` on every example,
-//! every invalid sample and systematic mutations of them.
+//! The exported JSON Schemas give the same verdict as the reference's live schemas (the
+//! `schemas-live/` fixtures) on every example, every invalid sample and systematic
+//! mutations of them.
 //!
 //! Both schema sets are compiled as JSON Schema 2020-12 (formats are annotations only, as in
 //! the specification's own comparison). A mutation replaces, removes or adds one member
@@ -15,10 +16,9 @@ use assert_cmd::Command;
 use jsonschema::Validator;
 use serde_json::{Value, json};
 
-const SPEC: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/spec");
-
+/// A path in the protocol fixtures (`examples/...`, `schemas-live/...`).
 fn spec(rel: &str) -> PathBuf {
-    let path = Path::new(SPEC).join(rel);
+    let path = asap_testing::fixtures::fixtures_dir().join(rel);
     assert!(path.exists(), "{} not found", path.display());
     path
 }

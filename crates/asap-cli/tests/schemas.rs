@@ -3,12 +3,8 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use asap_testing::fixtures::schemas_live_dir;
 use assert_cmd::Command;
-
-const SCHEMAS_LIVE: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/spec/schemas-live"
-);
 
 fn asap(args: &[&str]) -> std::process::Output {
     Command::cargo_bin("asap")
@@ -61,7 +57,7 @@ fn export_writes_the_layout_of_schemas_live() {
     let dir = tempfile::tempdir().expect("temp dir");
     let target: PathBuf = dir.path().join("new/nested/schemas");
     let ours = export(&target);
-    let live = tree(Path::new(SCHEMAS_LIVE));
+    let live = tree(&schemas_live_dir());
     assert_eq!(ours.len(), 25);
     assert_eq!(
         ours.keys().collect::<Vec<_>>(),
@@ -132,7 +128,7 @@ fn list_matches_the_exported_files() {
         .map(|l| l.split_once('\t').expect("name<TAB>path"))
         .collect();
     assert_eq!(lines.len(), 25);
-    let live = tree(Path::new(SCHEMAS_LIVE));
+    let live = tree(&schemas_live_dir());
     for (name, path) in &lines {
         assert!(live.contains_key(*path), "{path}");
         assert!(

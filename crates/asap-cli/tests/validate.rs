@@ -1,4 +1,4 @@
-//! `asap validate` on the specification examples, the invalid samples, hostile input and bad
+//! `asap validate` on the protocol examples, the invalid samples, hostile input and bad
 //! usage.
 
 use std::collections::BTreeSet;
@@ -7,10 +7,8 @@ use std::path::{Path, PathBuf};
 use assert_cmd::Command;
 use serde_json::{Value, json};
 
-const EXAMPLES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/spec/examples");
-
 fn examples() -> PathBuf {
-    let dir = PathBuf::from(EXAMPLES);
+    let dir = asap_testing::fixtures::examples_dir();
     assert!(dir.is_dir(), "{} not found", dir.display());
     dir
 }

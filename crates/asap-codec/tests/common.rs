@@ -5,9 +5,9 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-/// `../shared/spec/examples` from the workspace root.
+/// The protocol examples of the `asap-testing` fixtures.
 pub fn examples_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/spec/examples")
+    asap_testing::fixtures::examples_dir()
 }
 
 /// Reads a JSON file.

@@ -17,8 +17,6 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-const EXAMPLES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/spec/examples");
-
 /// The ten envelope members, in wire order.
 const ENVELOPE_KEYS: [&str; 10] = [
     "id",
@@ -34,7 +32,7 @@ const ENVELOPE_KEYS: [&str; 10] = [
 ];
 
 fn examples_dir(sub: &str) -> PathBuf {
-    let dir = Path::new(EXAMPLES).join(sub);
+    let dir = asap_testing::fixtures::examples_dir().join(sub);
     assert!(
         dir.is_dir(),
         "example directory {} not found",

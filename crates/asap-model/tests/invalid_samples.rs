@@ -1,4 +1,4 @@
-//! Every file in `spec/examples/invalid/` fails at the model level with the error its
+//! Every file of the invalid samples (`asap_testing::fixtures::invalid_dir`) fails at the model level with the error its
 //! README names (type, location and, where the README quotes it, the exact message).
 //!
 //! Server-level outcomes (JSON-RPC codes, the timestamp window, dispatch) are tested in the
@@ -9,7 +9,7 @@
 //! which shows that the sample fails for the documented reason and nothing else.
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use asap_model::entity::Manifest;
 use asap_model::part::{FilePart, TextPart};
@@ -21,13 +21,8 @@ use asap_model::{
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
-const INVALID: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/spec/examples/invalid"
-);
-
 fn dir() -> PathBuf {
-    let dir = PathBuf::from(INVALID);
+    let dir = asap_testing::fixtures::invalid_dir();
     assert!(dir.is_dir(), "{} not found", dir.display());
     dir
 }
@@ -41,7 +36,7 @@ fn sample_names() -> BTreeSet<String> {
 }
 
 fn read(name: &str) -> (Vec<u8>, Value) {
-    let bytes = std::fs::read(Path::new(INVALID).join(name)).expect("read sample");
+    let bytes = std::fs::read(dir().join(name)).expect("read sample");
     let value = serde_json::from_slice(&bytes).unwrap_or_else(|e| panic!("{name}: {e}"));
     (bytes, value)
 }

@@ -1,16 +1,32 @@
-//! Protocol examples and envelope builders.
+//! Protocol fixtures and envelope builders.
+//!
+//! The fixtures are data documents produced by running the reference implementation
+//! (`asap-protocol` 1.0.0): one example per payload, entity and part, the invalid samples,
+//! captured HTTP exchanges and the JSON Schemas the reference enforces. They live in the
+//! `fixtures/` folder of this crate (its `README.md` describes each subfolder) and ship
+//! with the package, so the paths below are valid in the source tree and in a crates.io
+//! download alike.
 
 use std::path::PathBuf;
 
 use serde_json::{Value, json};
 
-/// The protocol's `spec/examples` directory: `$ASAP_SPEC_DIR/examples` when set, else
-/// `../shared/spec/examples` beside the workspace.
+/// The fixtures folder, `fixtures/` in this crate's manifest directory (fixed at compile
+/// time).
+pub fn fixtures_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures")
+}
+
+/// The example documents: `fixtures/examples/` (envelopes at the top, then `entities/`,
+/// `parts/`, `invalid/`, `jsonrpc/`, `mcp/`, `trace/`).
 pub fn examples_dir() -> PathBuf {
-    if let Ok(dir) = std::env::var("ASAP_SPEC_DIR") {
-        return PathBuf::from(dir).join("examples");
-    }
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/spec/examples")
+    fixtures_dir().join("examples")
+}
+
+/// The JSON Schemas generated from the reference's models: `fixtures/schemas-live/`
+/// (`envelope.schema.json`, `entities/`, `parts/`, `payloads/`).
+pub fn schemas_live_dir() -> PathBuf {
+    fixtures_dir().join("schemas-live")
 }
 
 /// Reads an example JSON file relative to [`examples_dir`] (panics when missing).
@@ -122,4 +138,64 @@ pub async fn gzip_bomb(inflated: usize) -> Vec<u8> {
     let member = gzip(&vec![0u8; MIB]).await;
     let members = inflated.div_ceil(MIB).max(1);
     member.repeat(members)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+
+    /// Files directly in `dir` whose name ends with `suffix`.
+    fn count(dir: &Path, suffix: &str) -> usize {
+        std::fs::read_dir(dir)
+            .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+            .map(|e| e.expect("entry").file_name())
+            .filter(|name| name.to_string_lossy().ends_with(suffix))
+            .count()
+    }
+
+    #[test]
+    fn the_fixtures_are_inside_this_crate() {
+        let crate_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+        assert!(fixtures_dir().starts_with(crate_dir));
+        assert!(fixtures_dir().join("README.md").is_file());
+    }
+
+    #[test]
+    fn every_folder_holds_its_documents() {
+        assert_eq!(count(&examples_dir(), ".json"), 15);
+        assert_eq!(count(&examples_dir().join("entities"), ".json"), 8);
+        assert_eq!(count(&examples_dir().join("parts"), ".json"), 6);
+        // 40 samples (39 JSON documents and one raw body) and the table describing them.
+        assert_eq!(
+            count(&invalid_dir(), ".json") + count(&invalid_dir(), ".txt"),
+            40
+        );
+        assert!(invalid_dir().join("README.md").is_file());
+        assert_eq!(count(&jsonrpc_dir(), ".json"), 26);
+        let schemas = schemas_live_dir();
+        assert_eq!(
+            count(&schemas, ".schema.json")
+                + count(&schemas.join("entities"), ".schema.json")
+                + count(&schemas.join("parts"), ".schema.json")
+                + count(&schemas.join("payloads"), ".schema.json"),
+            25
+        );
+    }
+
+    #[test]
+    fn captures_and_examples_read_through_the_helpers() {
+        assert_eq!(capture("health.json")["response"]["status"], 200);
+        assert_eq!(example("task_request.json")["payload_type"], "task.request");
+        assert!(
+            capture_envelope("success_task_request.json")
+                .get("timestamp")
+                .is_none()
+        );
+        assert_eq!(
+            serde_json::to_value(echo_agent_manifest()).unwrap(),
+            capture("manifest.json")["response"]["body"]
+        );
+    }
 }

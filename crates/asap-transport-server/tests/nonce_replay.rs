@@ -1,12 +1,12 @@
 //! Nonce replay protection as a tower layer (PROTOCOL §11.3), checked against the reference
-//! capture `spec/examples/jsonrpc/error_duplicate_nonce.json`.
+//! capture `jsonrpc/error_duplicate_nonce.json` of the fixtures.
 
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
 use asap_codec::rpc::{Id, RpcError};
 use asap_model::Envelope;
+use asap_testing::fixtures::jsonrpc_dir;
 use asap_transport_server::layers::nonce::{
     MemoryNonceStore, NONCE_TTL_SECONDS, NonceCheck, NonceLayer, NonceStore,
 };
@@ -16,13 +16,8 @@ use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use tower::{Layer, ServiceBuilder, ServiceExt};
 
-const EXAMPLES: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/spec/examples/jsonrpc"
-);
-
 fn capture() -> Value {
-    let path = Path::new(EXAMPLES).join("error_duplicate_nonce.json");
+    let path = jsonrpc_dir().join("error_duplicate_nonce.json");
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     serde_json::from_str(&text).expect("capture is JSON")
 }

@@ -1,11 +1,11 @@
 //! The timestamp window as a tower layer (PROTOCOL §11.2), checked against the reference
-//! capture `spec/examples/jsonrpc/error_stale_timestamp.json`.
+//! capture `jsonrpc/error_stale_timestamp.json` of the fixtures.
 
-use std::path::Path;
 use std::time::Duration;
 
 use asap_codec::rpc::{Id, RpcError};
 use asap_model::{Envelope, Timestamp};
+use asap_testing::fixtures::jsonrpc_dir;
 use asap_transport_server::layers::nonce::NonceLayer;
 use asap_transport_server::layers::timestamp::{TimestampWindow, TimestampWindowLayer, Window};
 use asap_transport_server::{AsapRequest, Rejection, RequestContext};
@@ -13,13 +13,8 @@ use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use tower::{Layer, ServiceBuilder, ServiceExt};
 
-const EXAMPLES: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/spec/examples/jsonrpc"
-);
-
 fn capture(name: &str) -> Value {
-    let path = Path::new(EXAMPLES).join(name);
+    let path = jsonrpc_dir().join(name);
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     serde_json::from_str(&text).expect("capture is JSON")
 }
