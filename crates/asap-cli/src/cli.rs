@@ -6,7 +6,8 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::schemas;
 
-/// Command-line tool of the ASAP agent protocol: validate documents, export JSON Schemas.
+/// Command-line tool of the ASAP agent protocol: serve an agent, send envelopes, fetch
+/// manifests, validate documents, export JSON Schemas.
 #[derive(Debug, Parser)]
 #[command(name = "asap", version, propagate_version = true)]
 pub(crate) struct Cli {

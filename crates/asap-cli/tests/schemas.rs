@@ -159,6 +159,9 @@ fn every_command_has_help() {
     for args in [
         &[][..],
         &["validate"],
+        &["serve"],
+        &["send"],
+        &["manifest"],
         &["schemas"],
         &["schemas", "export"],
         &["schemas", "list"],
@@ -172,6 +175,15 @@ fn every_command_has_help() {
             assert!(text(&out.stdout).contains("Usage: asap"), "{all:?}");
         }
     }
+    let about = text(&asap(&["--help"]).stdout);
+    let first = about.lines().next().unwrap_or_default();
+    for command in ["serve", "send", "manifest", "validate", "JSON Schemas"] {
+        assert!(
+            first.contains(command),
+            "the about line lacks {command}: {first}"
+        );
+    }
+
     let out = asap(&["help", "schemas", "export"]);
     assert_eq!(out.status.code(), Some(0));
     assert!(text(&out.stdout).contains("Usage: asap schemas export"));
