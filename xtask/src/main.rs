@@ -11,6 +11,7 @@ mod public_api;
 mod release;
 mod rustdoc_json;
 mod schemas;
+mod self_contained;
 mod test;
 mod util;
 mod version;
@@ -32,12 +33,17 @@ const TEST_LONG_ABOUT: &str = "\
 Run every check CI runs, from the workspace root, stopping at the first failure.
 
 Steps, in order:
-  1. fmt      cargo fmt --all -- --check
-  2. clippy   cargo clippy --workspace --all-targets --all-features -- -D warnings
-  3. tests    cargo test --workspace --all-features   (unit, integration and doc tests)
-  4. docs     cargo doc --workspace --no-deps --all-features
-              with RUSTDOCFLAGS='-D warnings -D rustdoc::broken_intra_doc_links'
-  5. schemas  cargo xtask schemas --check
+  1. fmt             cargo fmt --all -- --check
+  2. self-contained  no tracked text file (git ls-files) refers to the folder beside
+                     the repository (`..` then `/shared`); every hit is listed as
+                     file:line. Skipped, with the reason, when git or the repository
+                     is unavailable (e.g. a source archive)
+  3. clippy          cargo clippy --workspace --all-targets --all-features -- -D warnings
+  4. tests           cargo test --workspace --all-features   (unit, integration and
+                     doc tests)
+  5. docs            cargo doc --workspace --no-deps --all-features
+                     with RUSTDOCFLAGS='-D warnings -D rustdoc::broken_intra_doc_links'
+  6. schemas         cargo xtask schemas --check
 
 The environment (including CI) is passed through to every command unchanged.";
 

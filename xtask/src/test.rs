@@ -4,7 +4,7 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 
-use crate::{schemas, util};
+use crate::{schemas, self_contained, util};
 
 /// What a step does.
 #[derive(Debug)]
@@ -16,6 +16,8 @@ enum Action {
     },
     /// `cargo xtask schemas --check`, run in-process.
     SchemasCheck,
+    /// No tracked file refers to material outside the repository, run in-process.
+    SelfContained,
 }
 
 #[derive(Debug)]
@@ -33,6 +35,10 @@ const STEPS: &[Step] = &[
             args: &["fmt", "--all", "--", "--check"],
             env: &[],
         },
+    },
+    Step {
+        name: "self-contained",
+        action: Action::SelfContained,
     },
     Step {
         name: "clippy",
@@ -99,6 +105,7 @@ fn run_step(root: &Path, step: &Step) -> Result<()> {
             eprintln!("$ cargo xtask schemas --check");
             schemas::check(root)
         }
+        Action::SelfContained => self_contained::check(root),
     }
 }
 
@@ -109,6 +116,24 @@ mod tests {
     #[test]
     fn steps_are_in_the_documented_order() {
         let names: Vec<_> = STEPS.iter().map(|s| s.name).collect();
-        assert_eq!(names, ["fmt", "clippy", "tests", "docs", "schemas"]);
+        assert_eq!(
+            names,
+            [
+                "fmt",
+                "self-contained",
+                "clippy",
+                "tests",
+                "docs",
+                "schemas"
+            ]
+        );
+    }
+
+    #[test]
+    fn every_step_is_in_the_help_text() {
+        for (index, step) in STEPS.iter().enumerate() {
+            let entry = format!("  {}. {} ", index + 1, step.name);
+            assert!(crate::TEST_LONG_ABOUT.contains(&entry), "{entry:?}");
+        }
     }
 }
