@@ -7,6 +7,7 @@ mod bench;
 mod changelog;
 mod coverage;
 mod metadata;
+mod peers;
 mod public_api;
 mod release;
 mod rustdoc_json;
@@ -65,6 +66,9 @@ enum Command {
     /// Run the load benchmarks (or, with --quick, the criterion benchmarks)
     #[command(long_about = bench::BENCH_LONG_ABOUT)]
     Bench(bench::BenchArgs),
+    /// Install the Python reference peers the interoperability tests use
+    #[command(long_about = peers::PEERS_LONG_ABOUT)]
+    Peers(peers::PeersArgs),
 }
 
 fn main() -> ExitCode {
@@ -90,6 +94,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Release(args) => release::run(&root, &args),
         Command::Coverage(args) => coverage::run(&root, &args),
         Command::Bench(args) => bench::run(&root, &args),
+        Command::Peers(args) => peers::run(&root, &args),
     }
 }
 

@@ -1,8 +1,15 @@
 //! The Python reference implementation as a test peer.
 //!
-//! Venvs are made by `../shared/tools/asap-reference-venv.sh VERSION` at
-//! `/tmp/asap-peer-VERSION` (or `$ASAP_PEER_PREFIX<VERSION>`). When a venv is missing, tests
-//! skip with a printed reason, except under `CI` where a missing peer is a failure.
+//! `cargo xtask peers install [VERSION…]` makes the venvs, at the locations [`venv_dir`]
+//! gives (`/tmp/asap-peer-VERSION` by default; `ASAP_PEER_PREFIX` and `ASAP_PEER_VENV`
+//! override it). When a venv is missing, tests skip with a printed reason, except under `CI`
+//! where a missing peer is a failure.
+
+mod location;
+
+pub use location::{
+    DEFAULT_PREFIX, EXPLICIT_VENV_VERSION, VERSIONS, venv_dir, venv_dir_with, venv_python,
+};
 
 use std::net::TcpListener as StdListener;
 use std::path::PathBuf;
@@ -13,38 +20,38 @@ use tokio::process::{Child, Command};
 
 const SERVER_SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/python/reference_server.py");
 
-/// Path of the venv's Python for `version`, if it exists.
+/// Path of the venv's Python for `version` (in [`venv_dir`]), if it exists.
 pub fn python(version: &str) -> Option<PathBuf> {
-    let prefix = std::env::var("ASAP_PEER_PREFIX").unwrap_or_else(|_| "/tmp/asap-peer-".into());
-    let mut venv = PathBuf::from(format!("{prefix}{version}"));
-    if version == "1.0.0"
-        && let Ok(explicit) = std::env::var("ASAP_PEER_VENV")
-    {
-        venv = PathBuf::from(explicit);
-    }
-    let python = venv.join("bin/python");
+    let python = venv_python(&venv_dir(version));
     python.exists().then_some(python)
 }
 
 /// Whether a missing peer must fail the test (`CI` set to anything but `false`/`0`).
 pub fn peer_required() -> bool {
-    std::env::var("CI").is_ok_and(|v| !matches!(v.as_str(), "" | "0" | "false"))
+    std::env::var("CI").is_ok_and(|v| !matches!(v.trim(), "" | "0" | "false"))
+}
+
+/// The command that makes the venv of `version`.
+pub fn install_hint(version: &str) -> String {
+    format!("cargo xtask peers install {version}")
 }
 
 /// Returns the venv python or, when missing, panics under CI / prints a skip reason.
 pub fn python_or_skip(version: &str) -> Option<PathBuf> {
-    match python(version) {
-        Some(p) => Some(p),
-        None if peer_required() => panic!(
-            "reference venv {version} missing; run ../shared/tools/asap-reference-venv.sh {version}"
-        ),
-        None => {
-            eprintln!(
-                "skipped: reference venv {version} missing (run ../shared/tools/asap-reference-venv.sh {version})"
-            );
-            None
-        }
+    if let Some(python) = python(version) {
+        return Some(python);
     }
+    let reason = format!(
+        "reference venv {version} missing: no {} (run `{}` from the workspace root)",
+        venv_python(&venv_dir(version)).display(),
+        install_hint(version)
+    );
+    assert!(
+        !peer_required(),
+        "CI is set and a reference peer is required: {reason}"
+    );
+    eprintln!("skipped: {reason}");
+    None
 }
 
 /// A reference server process on 127.0.0.1, killed when dropped.
