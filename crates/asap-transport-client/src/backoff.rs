@@ -2,8 +2,6 @@
 
 use std::time::{Duration, SystemTime};
 
-use rand::{Rng, RngExt};
-
 /// Exponential backoff: `min(base · 2^attempt, max)`, plus `U(0, 0.1 · that)` with jitter.
 ///
 /// Attempt 0 with the defaults (1 s, 60 s) waits 1.0–1.1 s, attempt 1 2.0–2.2 s, …, and
@@ -39,19 +37,39 @@ impl Backoff {
         Duration::try_from_secs_f64(secs).unwrap_or(self.max)
     }
 
-    /// The delay before the retry that follows `attempt` (0-based).
+    /// The delay before the retry that follows `attempt` (0-based), with a fresh uniform
+    /// jitter draw from the thread-local random generator.
     pub fn delay(&self, attempt: u32) -> Duration {
-        self.delay_with(attempt, &mut rand::rng())
+        if !self.jitter {
+            return self.capped(attempt);
+        }
+        self.delay_with(attempt, rand::random_range(0.0..=1.0))
     }
 
-    /// [`delay`](Self::delay) with a given random source.
-    pub fn delay_with<R: Rng + ?Sized>(&self, attempt: u32, rng: &mut R) -> Duration {
+    /// [`delay`](Self::delay) with the jitter draw given: `draw` in `[0, 1]` adds
+    /// `0.1 · draw` of the capped delay (values outside are clamped, NaN counts as 0).
+    /// Without jitter the draw is ignored.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use asap_transport_client::Backoff;
+    ///
+    /// let backoff = Backoff::new(Duration::from_secs(1), Duration::from_secs(60), true);
+    /// assert_eq!(backoff.delay_with(1, 0.0), Duration::from_secs(2));
+    /// assert_eq!(backoff.delay_with(1, 0.5), Duration::from_millis(2100));
+    /// assert_eq!(backoff.delay_with(1, 7.0), Duration::from_millis(2200));
+    /// ```
+    pub fn delay_with(&self, attempt: u32, draw: f64) -> Duration {
         let capped = self.capped(attempt);
         if !self.jitter || capped.is_zero() {
             return capped;
         }
-        let extra = rng.random_range(0.0..=0.1) * capped.as_secs_f64();
-        capped + Duration::from_secs_f64(extra)
+        let draw = if draw.is_nan() {
+            0.0
+        } else {
+            draw.clamp(0.0, 1.0)
+        };
+        capped.saturating_add(capped.mul_f64(0.1 * draw))
     }
 }
 
@@ -99,6 +117,18 @@ mod tests {
         assert_eq!(b.capped(5), Duration::from_secs(32));
         assert_eq!(b.capped(6), Duration::from_secs(60));
         assert_eq!(b.capped(u32::MAX), Duration::from_secs(60));
+    }
+
+    #[test]
+    fn given_draws_are_exact_and_clamped() {
+        let b = Backoff::new(Duration::from_secs(1), Duration::from_secs(60), true);
+        assert_eq!(b.delay_with(0, 1.0), Duration::from_millis(1100));
+        assert_eq!(b.delay_with(0, -1.0), Duration::from_secs(1));
+        assert_eq!(b.delay_with(0, f64::NAN), Duration::from_secs(1));
+        let off = Backoff::new(Duration::from_secs(1), Duration::from_secs(60), false);
+        assert_eq!(off.delay_with(3, 1.0), Duration::from_secs(8));
+        let huge = Backoff::new(Duration::MAX, Duration::MAX, true);
+        assert_eq!(huge.delay_with(0, 1.0), Duration::MAX);
     }
 
     #[test]

@@ -33,6 +33,11 @@ impl AsapClient {
     /// An empty batch is [`ClientError::EmptyBatch`] in both modes. [`send_all`](Self::send_all)
     /// is the fail-fast form with plain envelopes.
     ///
+    /// Each envelope's send has its own `deadline` ([`ClientError::DeadlineExceeded`] in its
+    /// place), started when that send starts, so envelopes queued behind
+    /// `batch_concurrency` do not use theirs up while they wait. To bound the batch as a
+    /// whole, wrap it in `tokio::time::timeout`.
+    ///
     /// ```no_run
     /// use asap_transport_client::{AsapClient, BatchMode};
     /// # async fn run(envelopes: Vec<asap_model::Envelope>) -> Result<(), asap_transport_client::ClientError> {

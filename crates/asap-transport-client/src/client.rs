@@ -1,27 +1,19 @@
-//! [`AsapClient`], its builder and the send algorithm (PROTOCOL §12.2).
+//! [`AsapClient`] and its builder; the send algorithm itself is in `retry`.
 
 use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::time::{Duration, SystemTime};
 
 use asap_cache::{CacheConfig, ManifestCache};
-use asap_codec::compression::{Compression, Encoding};
-use asap_codec::rpc::{Id, Response, decode_response, encode_request};
+use asap_codec::compression::Compression;
 use asap_model::Envelope;
-use asap_model::error::rpc;
-use bytes::Bytes;
-use http::StatusCode;
-use http::header::RETRY_AFTER;
-use serde_json::Value;
-use ulid::Ulid;
 
-use crate::LOG_TARGET;
-use crate::backoff::{Backoff, parse_retry_after};
+use crate::backoff::Backoff;
 use crate::breaker::{BreakerState, CircuitBreaker};
 use crate::config::{ClientConfig, config_setters};
 use crate::error::ClientError;
-use crate::transport::{AttemptError, HttpReply, TlsConfig, Transport};
+use crate::retry::max_retries_zero;
+use crate::transport::{TlsConfig, Transport};
 use crate::url::BaseUrl;
 
 /// An ASAP client for one agent (one base URL).
@@ -48,11 +40,11 @@ pub(crate) struct Inner {
     pub(crate) config: ClientConfig,
     pub(crate) transport: Transport,
     breaker: Option<Arc<CircuitBreaker>>,
-    backoff: Backoff,
-    compression: Compression,
+    pub(crate) backoff: Backoff,
+    pub(crate) compression: Compression,
     /// Set once the server has shown it cannot read compressed bodies.
-    compression_off: AtomicBool,
-    next_id: AtomicU64,
+    pub(crate) compression_off: AtomicBool,
+    pub(crate) next_id: AtomicU64,
     pub(crate) manifests: ManifestCache,
 }
 
@@ -179,13 +171,6 @@ impl AsapClientBuilder {
     }
 }
 
-/// A request body ready to send: the JSON, possibly compressed.
-#[derive(Clone)]
-struct Body {
-    bytes: Bytes,
-    encoding: Option<Encoding>,
-}
-
 impl AsapClient {
     /// A builder for a client of the agent at `base_url` (`http(s)://host[:port][/prefix]`;
     /// requests go to `<base_url>/asap`, a trailing `/` is ignored).
@@ -238,16 +223,26 @@ impl AsapClient {
     /// 2. The body gets id `req-<n>` (per-client counter) and a fresh ULID idempotency key
     ///    (`params.idempotency_key` and `X-Idempotency-Key`), and is compressed once when at
     ///    least `compression_threshold` bytes and smaller compressed.
-    /// 3. Up to `max_retries` attempts in total, with the same body, id and key:
-    ///    - HTTP 5xx, connect errors and timeouts are retried after
+    /// 3. Up to `max_retries` attempts in total, with the same body, id and key, each
+    ///    limited to `timeout`:
+    ///    - HTTP 5xx, 429, connect errors and timeouts are retried after
     ///      [`backoff(attempt)`](crate::Backoff);
-    ///    - HTTP 429 after its `Retry-After` (seconds or HTTP-date), else the backoff;
+    ///    - HTTP 429 and 503 with a `Retry-After` (seconds or HTTP-date) are retried after
+    ///      it instead when it is at most `max_retry_after` (default: `max_delay`), and
+    ///      fail at once with [`ClientError::Connection`] carrying the hint
+    ///      ([`ClientError::retry_after`]) when it is longer;
     ///    - other HTTP 4xx fail at once with [`ClientError::Connection`];
     ///    - a JSON-RPC error reply fails with [`ClientError::Remote`];
     ///    - a body that is not JSON gives `Remote(-32700, "Invalid JSON response: …")`, one
     ///      without `result.envelope` `Remote(-32603, "Missing envelope in response")`.
-    /// 4. The breaker records one failure per failed send (after its retries) and a success
-    ///    for a response envelope or a JSON-RPC error.
+    /// 4. The whole send — slot waits, attempts, waits between them — is limited to
+    ///    `deadline` (default 60 s): an attempt still running then is dropped, and a wait
+    ///    that would end at or after it is not started; the send fails with
+    ///    [`ClientError::DeadlineExceeded`] (with the server's last `Retry-After`, if any).
+    /// 5. The breaker records one failure per failed send (after its retries, a deadline
+    ///    error included) and a success for a response envelope or a JSON-RPC error.
+    ///
+    /// Dropping the future cancels the send, like any future.
     ///
     /// A compressed request answered by `-32700` or HTTP 415 is sent again uncompressed
     /// (not counted as an attempt), and compression stays off for this client.
@@ -272,216 +267,5 @@ impl AsapClient {
             }
         }
         result
-    }
-}
-
-impl Inner {
-    async fn send_with_retries(&self, envelope: &Envelope) -> Result<Envelope, ClientError> {
-        let max_attempts = self.config.max_retries;
-        if max_attempts == 0 {
-            return Err(max_retries_zero());
-        }
-        let n = self.next_id.fetch_add(1, Ordering::Relaxed) + 1;
-        let id = Id::Str(format!("req-{n}"));
-        let key = Ulid::generate().to_string();
-        let json = Bytes::from(encode_request(&id, envelope, Some(&key)));
-        let mut body = self.prepare(&json).await;
-        let mut fell_back = false;
-        let mut attempt: u32 = 0;
-        loop {
-            let last = attempt + 1 >= max_attempts;
-            let request =
-                self.transport
-                    .post(self.base.rpc(), body.bytes.clone(), body.encoding, &key);
-            tracing::debug!(
-                target: LOG_TARGET,
-                request_id = %id,
-                attempt = attempt + 1,
-                encoding = body.encoding.map(Encoding::as_str),
-                "sending"
-            );
-            let reply = match self.transport.execute(request, self.config.timeout).await {
-                Ok(reply) => reply,
-                Err(error @ (AttemptError::Connect(_) | AttemptError::Timeout(_))) if !last => {
-                    let delay = self.backoff.delay(attempt);
-                    tracing::warn!(
-                        target: LOG_TARGET,
-                        request_id = %id,
-                        attempt = attempt + 1,
-                        error = %error.into_client_error(),
-                        delay_ms = delay.as_millis() as u64,
-                        "attempt failed, retrying"
-                    );
-                    tokio::time::sleep(delay).await;
-                    attempt += 1;
-                    continue;
-                }
-                Err(error) => return Err(error.into_client_error()),
-            };
-            if body.encoding.is_some() && !fell_back && rejects_compression(&reply) {
-                tracing::warn!(
-                    target: LOG_TARGET,
-                    base_url = %self.base.masked(),
-                    status = reply.status.as_u16(),
-                    "server cannot read compressed requests; resending uncompressed and no longer compressing"
-                );
-                self.compression_off.store(true, Ordering::Relaxed);
-                body = Body {
-                    bytes: json.clone(),
-                    encoding: None,
-                };
-                fell_back = true;
-                continue;
-            }
-            let status = reply.status;
-            if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS {
-                if last {
-                    return Err(ClientError::http_status(status.as_u16(), &reply.body));
-                }
-                let delay = if status == StatusCode::TOO_MANY_REQUESTS {
-                    retry_after(&reply).unwrap_or_else(|| self.backoff.delay(attempt))
-                } else {
-                    self.backoff.delay(attempt)
-                };
-                tracing::warn!(
-                    target: LOG_TARGET,
-                    request_id = %id,
-                    attempt = attempt + 1,
-                    status = status.as_u16(),
-                    delay_ms = delay.as_millis() as u64,
-                    "server error, retrying"
-                );
-                tokio::time::sleep(delay).await;
-                attempt += 1;
-                continue;
-            }
-            if status.is_client_error() {
-                return Err(ClientError::http_status(status.as_u16(), &reply.body));
-            }
-            return interpret(&reply.body);
-        }
-    }
-
-    /// Compresses the body once, unless compression is off or not worth it.
-    async fn prepare(&self, json: &Bytes) -> Body {
-        let identity = Body {
-            bytes: json.clone(),
-            encoding: None,
-        };
-        if self.compression_off.load(Ordering::Relaxed) {
-            return identity;
-        }
-        match self.compression.compress_body(json).await {
-            Ok(Some((encoding, compressed))) => Body {
-                bytes: Bytes::from(compressed),
-                encoding: Some(encoding),
-            },
-            Ok(None) => identity,
-            Err(error) => {
-                tracing::debug!(target: LOG_TARGET, %error, "compression failed; sending uncompressed");
-                identity
-            }
-        }
-    }
-}
-
-fn max_retries_zero() -> ClientError {
-    ClientError::connection("Max retries (0) exceeded")
-}
-
-/// Whether the answer to a compressed request says the server could not read it: HTTP 415,
-/// or HTTP 200 with a JSON-RPC `-32700` parse error (what reference servers 0.1 and 0.5
-/// answer to a gzip or brotli body, PROTOCOL §18).
-fn rejects_compression(reply: &HttpReply) -> bool {
-    match reply.status {
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => true,
-        StatusCode::OK => serde_json::from_slice::<Value>(&reply.body).is_ok_and(|v| {
-            v.get("error")
-                .and_then(|e| e.get("code"))
-                .and_then(Value::as_i64)
-                == Some(i64::from(rpc::PARSE_ERROR))
-        }),
-        _ => false,
-    }
-}
-
-/// The `Retry-After` of a reply, when present, parsable and in the future.
-fn retry_after(reply: &HttpReply) -> Option<Duration> {
-    let value = reply.headers.get(RETRY_AFTER)?.to_str().ok()?;
-    parse_retry_after(value, SystemTime::now())
-}
-
-/// A 2xx/3xx body → the response envelope or the remote error.
-fn interpret(body: &[u8]) -> Result<Envelope, ClientError> {
-    match decode_response(body) {
-        Ok(Response::Success { envelope, .. }) => Ok(*envelope),
-        Ok(Response::Error(reply)) => Err(ClientError::remote(
-            reply.error.code,
-            reply.error.message.into_owned(),
-            reply.error.data,
-        )),
-        Ok(_) | Err(_) => interpret_leniently(body),
-    }
-}
-
-/// The slow path when the body is not a well-formed reply, in the reference client's order:
-/// not JSON, an `error` member, a missing envelope, an invalid envelope.
-fn interpret_leniently(body: &[u8]) -> Result<Envelope, ClientError> {
-    let value: Value = serde_json::from_slice(body).map_err(|e| {
-        ClientError::remote(
-            rpc::PARSE_ERROR,
-            format!("Invalid JSON response: {e}"),
-            None,
-        )
-    })?;
-    if let Some(error) = value.get("error").filter(|e| !e.is_null()) {
-        let code = error
-            .get("code")
-            .and_then(Value::as_i64)
-            .and_then(|c| i32::try_from(c).ok())
-            .unwrap_or(rpc::INTERNAL_ERROR);
-        let message = error
-            .get("message")
-            .and_then(Value::as_str)
-            .unwrap_or("Unknown error");
-        return Err(ClientError::remote(
-            code,
-            message,
-            error.get("data").cloned(),
-        ));
-    }
-    match value.get("result").and_then(|r| r.get("envelope")) {
-        None | Some(Value::Null) => Err(ClientError::remote(
-            rpc::INTERNAL_ERROR,
-            "Missing envelope in response",
-            None,
-        )),
-        Some(envelope) => serde_json::from_value(envelope.clone()).map_err(|e| {
-            ClientError::invalid_response(format!("invalid envelope in response: {e}"))
-        }),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn interprets_replies() {
-        let err = interpret(b"<html>").unwrap_err();
-        assert_eq!(err.rpc_code(), Some(-32700));
-        assert!(err.to_string().contains("Invalid JSON response: "));
-        let err = interpret(br#"{"jsonrpc":"2.0","result":{},"id":"req-1"}"#).unwrap_err();
-        assert_eq!(
-            err,
-            ClientError::remote(-32603, "Missing envelope in response", None)
-        );
-        let err = interpret(
-            br#"{"jsonrpc":"2.0","error":{"code":-32601,"message":"Method not found","data":{"method":"x"}},"id":"req-1"}"#,
-        )
-        .unwrap_err();
-        assert_eq!(err.rpc_code(), Some(-32601));
-        let err = interpret(br#"{"result":{"envelope":{"bad":1}}}"#).unwrap_err();
-        assert!(matches!(err, ClientError::InvalidResponse { .. }));
     }
 }

@@ -8,6 +8,9 @@ use asap_codec::compression::{DEFAULT_COMPRESSION_THRESHOLD, DEFAULT_MAX_REQUEST
 use crate::breaker::BreakerConfig;
 use crate::error::ClientError;
 
+/// Default of [`ClientConfig::deadline`].
+const DEFAULT_DEADLINE: Duration = Duration::from_secs(60);
+
 /// Environment variable: idle keep-alive connections kept per host
 /// ([`ClientConfig::pool_max_idle_per_host`]).
 pub const ENV_POOL_CONNECTIONS: &str = "ASAP_POOL_CONNECTIONS";
@@ -21,9 +24,11 @@ pub const ENV_POOL_MAXSIZE: &str = "ASAP_POOL_MAXSIZE";
 /// | setting | default | notes |
 /// |---|---|---|
 /// | `timeout` | 60 s | one HTTP attempt: connect, write the request, read the whole response |
+/// | `deadline` | 60 s | a whole send: every attempt and every wait between them (`None`: unbounded); see below |
 /// | `max_retries` | 3 | **total attempts**, not extra retries; `0` fails at once with `Max retries (0) exceeded` |
 /// | `base_delay` / `max_delay` | 1 s / 60 s | `backoff(a) = min(base·2^a, max)` |
 /// | `jitter` | on | adds `U(0, 0.1·backoff)` |
+/// | `max_retry_after` | `None`: `max_delay` | longest `Retry-After` honoured; a longer one ends the send at once, see below |
 /// | `circuit_breaker` | **off** | [`BreakerConfig::default`]: threshold 5, timeout 60 s, 1 half-open probe |
 /// | `max_connections_per_host` | 100 | in-flight requests per host; `ASAP_POOL_MAXSIZE` |
 /// | `pool_max_idle_per_host` | 100 | idle keep-alive connections kept per host; `ASAP_POOL_CONNECTIONS` |
@@ -37,6 +42,27 @@ pub const ENV_POOL_MAXSIZE: &str = "ASAP_POOL_MAXSIZE";
 /// | `require_https` | on | `http://` only for `localhost`, `127.0.0.1`, `::1` |
 /// | `batch_concurrency` | `None`: `max_connections_per_host` | sends in flight at once in [`send_batch`](crate::AsapClient::send_batch) |
 /// | `manifest_timeout` | 10 s | manifest fetches use `min(timeout, manifest_timeout)` |
+///
+/// # Deadline and `Retry-After`
+///
+/// `timeout` bounds one attempt; `deadline` bounds the whole send, waiting for a pool slot,
+/// every attempt and every backoff or `Retry-After` wait included, so a server that accepts
+/// and never answers costs at most `deadline`, not `timeout × max_retries`. An attempt in
+/// flight when the deadline passes is dropped, and a wait that would end at or after the
+/// deadline is not started: either way the send fails with
+/// [`ClientError::DeadlineExceeded`], carrying the server's last `Retry-After`. The default
+/// of 60 s equals the default `timeout`: raising `timeout` for slow agents needs a larger
+/// `deadline` too (or [`no_deadline`](ClientConfigBuilder::no_deadline)). Each send of a
+/// [`send_batch`](crate::AsapClient::send_batch) has its own deadline, started when that
+/// send starts; wrap the batch in `tokio::time::timeout` to bound it as a whole.
+///
+/// A 429 or 503 answer with a `Retry-After` up to `max_retry_after` is retried after that
+/// delay (instead of the backoff). A longer one is **not waited for**: the send stops at
+/// once with the HTTP error ([`ClientError::Connection`]), whose
+/// [`retry_after`](ClientError::retry_after) says when the server is willing to be called
+/// again. Sleeping only the cap would retry before the server asked to be called, most
+/// likely to be refused again while holding the caller; returning the hint lets the caller
+/// schedule the retry (or give up) itself.
 ///
 /// Only the two pool sizes have environment variables ([`ClientConfig::from_env`]); the
 /// reference client has none at all, so they are an addition of this implementation.
@@ -57,6 +83,9 @@ pub const ENV_POOL_MAXSIZE: &str = "ASAP_POOL_MAXSIZE";
 pub struct ClientConfig {
     /// Time allowed for one HTTP attempt (connect, send, read the whole response).
     pub timeout: Duration,
+    /// Time allowed for a whole send: every attempt and every wait between them; `None`
+    /// puts no bound beyond `timeout` per attempt.
+    pub deadline: Option<Duration>,
     /// Total attempts per send (not extra retries).
     pub max_retries: u32,
     /// Backoff before the second attempt; doubled for each further one.
@@ -65,6 +94,9 @@ pub struct ClientConfig {
     pub max_delay: Duration,
     /// Add up to 10 % random jitter to each backoff.
     pub jitter: bool,
+    /// Longest `Retry-After` (on 429 and 503) waited for; a longer one ends the send with
+    /// the HTTP error and the hint. `None`: `max_delay`.
+    pub max_retry_after: Option<Duration>,
     /// Circuit breaker for the base URL; `None` disables it.
     pub circuit_breaker: Option<BreakerConfig>,
     /// Requests in flight at once per host (bounds HTTP/1.1 connections, HTTP/2 streams).
@@ -97,10 +129,12 @@ impl Default for ClientConfig {
     fn default() -> Self {
         Self {
             timeout: Duration::from_secs(60),
+            deadline: Some(DEFAULT_DEADLINE),
             max_retries: 3,
             base_delay: Duration::from_secs(1),
             max_delay: Duration::from_secs(60),
             jitter: true,
+            max_retry_after: None,
             circuit_breaker: None,
             max_connections_per_host: 100,
             pool_max_idle_per_host: 100,
@@ -169,6 +203,9 @@ impl ClientConfig {
         if self.timeout.is_zero() {
             return Err(ClientError::invalid_config("timeout must be positive"));
         }
+        if self.deadline.is_some_and(|d| d.is_zero()) {
+            return Err(ClientError::invalid_config("deadline must be positive"));
+        }
         if let Some(breaker) = &self.circuit_breaker {
             if breaker.threshold == 0 {
                 return Err(ClientError::invalid_config(
@@ -182,6 +219,11 @@ impl ClientConfig {
             }
         }
         Ok(())
+    }
+
+    /// The longest `Retry-After` waited for.
+    pub(crate) fn effective_max_retry_after(&self) -> Duration {
+        self.max_retry_after.unwrap_or(self.max_delay)
     }
 
     /// Sends in flight at once in a batch.
@@ -214,10 +256,31 @@ pub struct ClientConfigBuilder {
 macro_rules! config_setters {
     ($builder:ty) => {
         impl $builder {
-            /// Time allowed for one HTTP attempt (default 60 s).
+            /// Time allowed for one HTTP attempt (default 60 s). The whole send is still
+            /// bounded by the deadline.
             #[must_use]
             pub fn timeout(mut self, value: std::time::Duration) -> Self {
                 self.config.timeout = value;
+                self
+            }
+            /// Time allowed for a whole send, every attempt and wait included (default
+            /// 60 s); past it the send fails with `ClientError::DeadlineExceeded`.
+            #[must_use]
+            pub fn deadline(mut self, value: std::time::Duration) -> Self {
+                self.config.deadline = Some(value);
+                self
+            }
+            /// No overall deadline: a send takes up to `timeout` per attempt plus the waits.
+            #[must_use]
+            pub fn no_deadline(mut self) -> Self {
+                self.config.deadline = None;
+                self
+            }
+            /// Longest `Retry-After` waited for (default: `max_delay`); a longer one ends
+            /// the send with the HTTP error carrying the hint.
+            #[must_use]
+            pub fn max_retry_after(mut self, value: std::time::Duration) -> Self {
+                self.config.max_retry_after = Some(value);
                 self
             }
             /// Total attempts per send (default 3).
@@ -375,6 +438,17 @@ mod tests {
     fn defaults_match_the_table() {
         let c = ClientConfig::default();
         assert_eq!(c.timeout, Duration::from_secs(60));
+        assert_eq!(c.deadline, Some(Duration::from_secs(60)));
+        assert_eq!(c.max_retry_after, None);
+        assert_eq!(c.effective_max_retry_after(), Duration::from_secs(60));
+        let c = ClientConfig::builder()
+            .max_delay(Duration::from_secs(5))
+            .build();
+        assert_eq!(c.effective_max_retry_after(), Duration::from_secs(5));
+        let c = ClientConfig::builder()
+            .max_retry_after(Duration::from_secs(600))
+            .build();
+        assert_eq!(c.effective_max_retry_after(), Duration::from_secs(600));
         assert_eq!(c.max_retries, 3);
         assert_eq!(c.base_delay, Duration::from_secs(1));
         assert_eq!(c.max_delay, Duration::from_secs(60));
@@ -416,6 +490,15 @@ mod tests {
     fn validation_rejects_unusable_values() {
         let c = ClientConfig::builder().max_connections_per_host(0).build();
         assert!(c.validate().is_err());
+        let c = ClientConfig::builder().deadline(Duration::ZERO).build();
+        assert!(c.validate().is_err());
+        assert!(
+            ClientConfig::builder()
+                .no_deadline()
+                .build()
+                .validate()
+                .is_ok()
+        );
         let c = ClientConfig::builder()
             .circuit_breaker(BreakerConfig {
                 half_open_max_probes: 0,

@@ -9,8 +9,9 @@ use serde_json::Value;
 ///
 /// | variant | when | retried | circuit breaker |
 /// |---|---|---|---|
-/// | [`Connection`](Self::Connection) | connect/IO error, HTTP ≥ 400 (after retries for 5xx and 429) | 5xx, 429, connect errors | failure |
+/// | [`Connection`](Self::Connection) | connect/IO error, HTTP ≥ 400 (after retries for 5xx and 429; at once for a `Retry-After` beyond `max_retry_after`) | 5xx, 429, connect errors | failure |
 /// | [`Timeout`](Self::Timeout) | an attempt exceeded the request timeout | yes | failure |
+/// | [`DeadlineExceeded`](Self::DeadlineExceeded) | the send's overall deadline ran out, or the next wait would pass it | — | failure |
 /// | [`Remote`](Self::Remote) | the server answered a JSON-RPC error, a non-JSON body (`-32700`) or no `result.envelope` (`-32603`) | no | **success** |
 /// | [`InvalidResponse`](Self::InvalidResponse) | undecodable body: bad compression, too large, invalid envelope | no | failure |
 /// | [`CircuitOpen`](Self::CircuitOpen) | the breaker refused the send; no request was made | — | — |
@@ -24,10 +25,15 @@ pub enum ClientError {
     /// The server could not be reached, or answered with an HTTP error status.
     #[error("{message}")]
     Connection {
-        /// What happened; for HTTP errors, the status and up to 200 characters of the body.
+        /// What happened; for HTTP errors, the status and up to 200 characters of the body
+        /// (and the server's `Retry-After`, when it sent one).
         message: String,
         /// The HTTP status, when the server answered.
         status: Option<u16>,
+        /// The `Retry-After` of a 429 or 503 answer: when the server asked to be called
+        /// again. Set when the send gave up on such an answer — after its last attempt, or
+        /// at once because the hint is longer than `max_retry_after`.
+        retry_after: Option<Duration>,
     },
 
     /// An attempt took longer than the request timeout.
@@ -35,6 +41,25 @@ pub enum ClientError {
     Timeout {
         /// The timeout that elapsed.
         after: Duration,
+    },
+
+    /// The send's overall deadline (`ClientConfig::deadline`) ran out: an attempt was cut
+    /// short, or the wait before the next attempt would have passed the deadline (that wait
+    /// is not started).
+    #[error("{}", deadline_message(*deadline, *elapsed, *attempts, *retry_after))]
+    DeadlineExceeded {
+        /// The configured deadline.
+        deadline: Duration,
+        /// Time from the start of the send to this error.
+        elapsed: Duration,
+        /// Attempts started; the last one may have been cut short by the deadline.
+        attempts: u32,
+        /// The last `Retry-After` the server sent during this send, if any.
+        retry_after: Option<Duration>,
+        /// The error of the last attempt that finished, if any (also the error's
+        /// [`source`](std::error::Error::source)).
+        #[source]
+        last_error: Option<Box<ClientError>>,
     },
 
     /// A JSON-RPC error from the server (or a response that is not a usable JSON-RPC reply).
@@ -131,6 +156,7 @@ impl ClientError {
         Self::Connection {
             message: message.into(),
             status: None,
+            retry_after: None,
         }
     }
 
@@ -141,6 +167,37 @@ impl ClientError {
         Self::Connection {
             message: format!("HTTP error {status}: {excerpt}"),
             status: Some(status),
+            retry_after: None,
+        }
+    }
+
+    /// An HTTP error carrying the server's `Retry-After`; `cap` is given when the hint is
+    /// why the send stopped (it is longer than `max_retry_after`).
+    pub(crate) fn with_retry_after(self, hint: Duration, cap: Option<Duration>) -> Self {
+        match self {
+            Self::Connection {
+                mut message,
+                status,
+                ..
+            } => {
+                message.push_str(&format!(
+                    " (the server asked to retry after {}s",
+                    format_secs(hint)
+                ));
+                if let Some(cap) = cap {
+                    message.push_str(&format!(
+                        ", longer than max_retry_after {}s: not retried",
+                        format_secs(cap)
+                    ));
+                }
+                message.push(')');
+                Self::Connection {
+                    message,
+                    status,
+                    retry_after: Some(hint),
+                }
+            }
+            other => other,
         }
     }
 
@@ -156,6 +213,37 @@ impl ClientError {
     pub fn status(&self) -> Option<u16> {
         match self {
             Self::Connection { status, .. } => *status,
+            _ => None,
+        }
+    }
+
+    /// When the server asked to be called again (its `Retry-After`), for
+    /// [`Connection`](Self::Connection) errors from a 429 or 503 answer and
+    /// [`DeadlineExceeded`](Self::DeadlineExceeded) errors after one.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use asap_transport_client::ClientError;
+    ///
+    /// let e = ClientError::DeadlineExceeded {
+    ///     deadline: Duration::from_secs(30),
+    ///     elapsed: Duration::from_millis(20),
+    ///     attempts: 1,
+    ///     retry_after: Some(Duration::from_secs(40)),
+    ///     last_error: None,
+    /// };
+    /// assert_eq!(e.retry_after(), Some(Duration::from_secs(40)));
+    /// assert_eq!(
+    ///     e.to_string(),
+    ///     "Send deadline of 30s ran out after 1 attempt (0.02s elapsed, no time left for \
+    ///      the next one); the server asked to retry after 40s"
+    /// );
+    /// ```
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Self::Connection { retry_after, .. } | Self::DeadlineExceeded { retry_after, .. } => {
+                *retry_after
+            }
             _ => None,
         }
     }
@@ -209,9 +297,39 @@ impl ClientError {
     pub(crate) fn is_breaker_failure(&self) -> bool {
         matches!(
             self,
-            Self::Connection { .. } | Self::Timeout { .. } | Self::InvalidResponse { .. }
+            Self::Connection { .. }
+                | Self::Timeout { .. }
+                | Self::DeadlineExceeded { .. }
+                | Self::InvalidResponse { .. }
         )
     }
+}
+
+/// The message of [`ClientError::DeadlineExceeded`].
+fn deadline_message(
+    deadline: Duration,
+    elapsed: Duration,
+    attempts: u32,
+    retry_after: Option<Duration>,
+) -> String {
+    let plural = if attempts == 1 { "" } else { "s" };
+    let early = if elapsed < deadline {
+        ", no time left for the next one"
+    } else {
+        ""
+    };
+    let mut text = format!(
+        "Send deadline of {}s ran out after {attempts} attempt{plural} ({}s elapsed{early})",
+        format_secs(deadline),
+        format_secs(elapsed)
+    );
+    if let Some(hint) = retry_after {
+        text.push_str(&format!(
+            "; the server asked to retry after {}s",
+            format_secs(hint)
+        ));
+    }
+    text
 }
 
 /// `60`, `0.5`, `0.001` — seconds as the reference prints them, without trailing zeros.
@@ -221,7 +339,7 @@ fn format_secs(d: Duration) -> String {
         format!("{secs:.0}")
     } else {
         let text = format!("{secs:.3}");
-        text.trim_end_matches('0').to_owned()
+        text.trim_end_matches('0').trim_end_matches('.').to_owned()
     }
 }
 
@@ -239,6 +357,10 @@ mod tests {
             after: Duration::from_millis(1500),
         };
         assert_eq!(e.to_string(), "Request timeout after 1.5s");
+        let e = ClientError::Timeout {
+            after: Duration::from_micros(100),
+        };
+        assert_eq!(e.to_string(), "Request timeout after 0s");
         let e = ClientError::CircuitOpen {
             base_url: "http://localhost:8000".into(),
             consecutive_failures: 5,
@@ -250,6 +372,46 @@ mod tests {
         let body = "x".repeat(500);
         let e = ClientError::http_status(503, body.as_bytes());
         assert_eq!(e.status(), Some(503));
+        assert_eq!(e.retry_after(), None);
         assert_eq!(e.to_string().len(), "HTTP error 503: ".len() + 200);
+    }
+
+    #[test]
+    fn retry_hints_are_kept_and_shown() {
+        let hint = Duration::from_secs(3600);
+        let e = ClientError::http_status(429, b"slow down").with_retry_after(hint, None);
+        assert_eq!(e.retry_after(), Some(hint));
+        assert_eq!(
+            e.to_string(),
+            "HTTP error 429: slow down (the server asked to retry after 3600s)"
+        );
+        let e = ClientError::http_status(503, b"")
+            .with_retry_after(hint, Some(Duration::from_secs(60)));
+        assert_eq!(e.status(), Some(503));
+        assert_eq!(
+            e.to_string(),
+            "HTTP error 503:  (the server asked to retry after 3600s, longer than max_retry_after 60s: not retried)"
+        );
+    }
+
+    #[test]
+    fn deadline_messages() {
+        let e = ClientError::DeadlineExceeded {
+            deadline: Duration::from_millis(500),
+            elapsed: Duration::from_millis(501),
+            attempts: 2,
+            retry_after: None,
+            last_error: Some(Box::new(ClientError::Timeout {
+                after: Duration::from_millis(200),
+            })),
+        };
+        assert_eq!(
+            e.to_string(),
+            "Send deadline of 0.5s ran out after 2 attempts (0.501s elapsed)"
+        );
+        let source = std::error::Error::source(&e).map(ToString::to_string);
+        assert_eq!(source.as_deref(), Some("Request timeout after 0.2s"));
+        assert!(e.is_breaker_failure());
+        assert_eq!(e.retry_after(), None);
     }
 }

@@ -5,8 +5,8 @@
 //! - [`AsapClient`]: built with [`AsapClient::builder`]; [`send`](AsapClient::send),
 //!   [`send_batch`](AsapClient::send_batch), [`get_manifest`](AsapClient::get_manifest).
 //! - [`ClientConfig`]: every setting and its default (table below).
-//! - [`ClientError`]: connection, timeout, remote (JSON-RPC), circuit-open, pool-timeout
-//!   and configuration errors.
+//! - [`ClientError`]: connection, timeout, deadline, remote (JSON-RPC), circuit-open,
+//!   pool-timeout and configuration errors.
 //! - [`BreakerConfig`] / [`BreakerState`]: the per-base-URL circuit breaker.
 //! - [`Backoff`]: the retry delays.
 //!
@@ -50,8 +50,10 @@
 //! | setting | default | reference (PROTOCOL §12.1) |
 //! |---|---|---|
 //! | request timeout | 60 s per attempt | same |
+//! | `deadline` | 60 s per send, every attempt and wait included (`None`: unbounded) | none |
 //! | `max_retries` | 3 **total attempts** | same |
 //! | `base_delay` / `max_delay` / `jitter` | 1 s / 60 s / on | same |
+//! | `max_retry_after` | `max_delay`; a longer `Retry-After` is returned, not waited for | uncapped |
 //! | circuit breaker | off; threshold 5, timeout 60 s, **1 half-open probe** | half-open admits everything |
 //! | max connections per host | 100 (`ASAP_POOL_MAXSIZE`) | 100, no env var |
 //! | idle keep-alive connections per host | 100 (`ASAP_POOL_CONNECTIONS`) | 100, no env var |
@@ -84,7 +86,16 @@
 //!   one extra round trip, once.
 //! - **Responses** with `Content-Encoding: gzip` or `br` are decompressed, up to
 //!   `max_response_size`.
-//! - **`Retry-After`** on 429 is honoured as sent (seconds or HTTP-date), without capping.
+//! - **Deadline**: `timeout` bounds one attempt, `deadline` the whole send. A server that
+//!   accepts and never answers costs `deadline`, not `timeout × max_retries`; a backoff or
+//!   `Retry-After` wait that would pass the deadline is not started. Either way the send
+//!   fails with [`ClientError::DeadlineExceeded`]. The same holds for each send of
+//!   [`send_batch`](AsapClient::send_batch) (one deadline per envelope) and for the
+//!   `tower::Service` calls. See [`ClientConfig`] for the details.
+//! - **`Retry-After`** on 429 and 503 (seconds or HTTP-date) is waited for when it is at
+//!   most `max_retry_after` (default `max_delay`, 60 s). A longer one ends the send at once
+//!   with the HTTP error, whose [`retry_after`](ClientError::retry_after) is the hint, so
+//!   the caller can schedule the retry instead of being held for it.
 //! - **Time**: waits use `tokio::time`, so tests can run with paused time.
 //!
 //! # HTTP/2 over TLS and cold starts
@@ -114,9 +125,12 @@ mod batch;
 mod breaker;
 mod client;
 mod config;
+mod deadline;
 mod error;
 mod manifest;
 mod pool;
+mod reply;
+mod retry;
 mod service;
 mod transport;
 mod url;

@@ -130,14 +130,12 @@ impl AsapClient {
 /// [`ClientError::Manifest`].
 fn fetch_error(url: &str, error: FetchError) -> ClientError {
     match error {
-        FetchError::Connection { message } => ClientError::Connection {
-            message,
-            status: None,
-        },
+        FetchError::Connection { message } => ClientError::connection(message),
         FetchError::Timeout { after } => ClientError::Timeout { after },
         FetchError::Status { status, message } => ClientError::Connection {
             message: format!("HTTP error {status}: {message}"),
             status: Some(status),
+            retry_after: None,
         },
         other => ClientError::Manifest {
             url: crate::url::mask_credentials(url),

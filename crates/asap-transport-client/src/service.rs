@@ -12,8 +12,9 @@ use tower_service::Service;
 use crate::client::AsapClient;
 use crate::error::ClientError;
 
-/// `call` sends the envelope with [`AsapClient::send`] (retries, breaker, compression
-/// included), so tower middleware wraps the whole send:
+/// `call` sends the envelope with [`AsapClient::send`] (retries, breaker, compression and
+/// the send's deadline included: each call fails with [`ClientError::DeadlineExceeded`]
+/// once the client's `deadline` has passed), so tower middleware wraps the whole send:
 ///
 /// ```no_run
 /// use std::time::Duration;

@@ -405,6 +405,7 @@ async fn untrusted_certificate_is_a_connection_error() {
         ClientError::Connection {
             message,
             status: None,
+            ..
         } => assert!(
             message.to_lowercase().contains("certificate"),
             "the message names the certificate problem: {message}"
@@ -414,7 +415,7 @@ async fn untrusted_certificate_is_a_connection_error() {
 
     let error = bounded(client.get_manifest()).await.unwrap_err();
     assert!(
-        matches!(&error, ClientError::Connection { message, status: None }
+        matches!(&error, ClientError::Connection { message, status: None, .. }
             if message.to_lowercase().contains("certificate")),
         "{error:?}"
     );
@@ -439,7 +440,7 @@ async fn untrusted_certificate_is_a_connection_error() {
         .unwrap();
     let error = bounded(client.send(envelope(json!({})))).await.unwrap_err();
     assert!(
-        matches!(&error, ClientError::Connection { message, status: None }
+        matches!(&error, ClientError::Connection { message, status: None, .. }
             if message.to_lowercase().contains("certificate")),
         "{error:?}"
     );

@@ -1,4 +1,4 @@
-//! HTTP 429 and `Retry-After` (PROTOCOL §12.2), in paused time.
+//! HTTP 429, 503 and `Retry-After` (PROTOCOL §12.2) and its cap, in paused time.
 
 mod common;
 
@@ -119,9 +119,74 @@ async fn rate_limit_on_the_last_attempt_is_a_connection_error() {
         "{error:?}"
     );
     assert!(error.to_string().contains("Rate limit exceeded"), "{error}");
+    assert_eq!(error.retry_after(), Some(Duration::from_secs(2)));
+    assert!(
+        error
+            .to_string()
+            .ends_with("(the server asked to retry after 2s)"),
+        "{error}"
+    );
     assert_eq!(
         start.elapsed(),
         Duration::from_secs(4),
         "two waits of 2 s, none after the last"
     );
+}
+
+#[tokio::test(start_paused = true)]
+async fn retry_after_on_503_is_honoured_too() {
+    let server = ScriptedServer::start(vec![
+        Reply::status(503, "maintenance").header("retry-after", "5"),
+        Reply::echo(),
+    ])
+    .await;
+    client(&server.url()).send(small_envelope()).await.unwrap();
+    let r = server.requests();
+    assert_eq!(r.len(), 2);
+    assert_eq!(r[1].at - r[0].at, Duration::from_secs(5));
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_cap_follows_max_delay_and_can_be_raised() {
+    let server = ScriptedServer::start(vec![
+        rate_limited().header("retry-after", "7"),
+        Reply::echo(),
+    ])
+    .await;
+    // A 5 s max_delay caps Retry-After at 5 s: a 7 s hint ends the send at once.
+    let start = tokio::time::Instant::now();
+    let error = AsapClient::builder(server.url())
+        .max_delay(Duration::from_secs(5))
+        .build()
+        .unwrap()
+        .send(small_envelope())
+        .await
+        .unwrap_err();
+    assert_eq!(start.elapsed(), Duration::ZERO, "no wait at all");
+    assert_eq!(server.request_count(), 1);
+    assert_eq!(error.status(), Some(429));
+    assert_eq!(error.retry_after(), Some(Duration::from_secs(7)));
+    assert!(
+        error.to_string().ends_with(
+            "(the server asked to retry after 7s, longer than max_retry_after 5s: not retried)"
+        ),
+        "{error}"
+    );
+
+    // Raised to 10 s, the same hint is waited for.
+    server.set_script(vec![
+        rate_limited().header("retry-after", "7"),
+        Reply::echo(),
+    ]);
+    AsapClient::builder(server.url())
+        .max_delay(Duration::from_secs(5))
+        .max_retry_after(Duration::from_secs(10))
+        .build()
+        .unwrap()
+        .send(small_envelope())
+        .await
+        .unwrap();
+    let r = server.requests();
+    assert_eq!(r.len(), 3);
+    assert_eq!(r[2].at - r[1].at, Duration::from_secs(7));
 }

@@ -70,8 +70,13 @@ async fn max_retries_counts_total_attempts() {
         .unwrap_err();
     assert_eq!(server.request_count(), 3);
     match &error {
-        ClientError::Connection { message, status } => {
+        ClientError::Connection {
+            message,
+            status,
+            retry_after,
+        } => {
             assert_eq!(*status, Some(503));
+            assert_eq!(*retry_after, None);
             assert!(message.starts_with("HTTP error 503: "), "{message}");
             assert_eq!(
                 message.len(),

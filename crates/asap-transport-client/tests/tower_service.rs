@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use asap_testing::TestAgent;
 use asap_transport_client::{AsapClient, ClientError};
-use common::{Reply, ScriptedServer, echoed, envelope, small_envelope};
+use common::{Reply, ScriptedServer, SilentServer, echoed, envelope, small_envelope};
 use futures_util::future::join_all;
 use serde_json::json;
 use tower::{BoxError, ServiceBuilder, ServiceExt};
@@ -52,4 +52,22 @@ async fn client_errors_come_through_unchanged() {
     // Unwrapped, the error type is ClientError itself.
     let error: ClientError = client.oneshot(small_envelope()).await.unwrap_err();
     assert_eq!(error.rpc_code(), Some(-32601));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_client_deadline_holds_for_service_calls() {
+    let server = SilentServer::start().await;
+    let client = AsapClient::builder(server.url())
+        .deadline(Duration::from_millis(300))
+        .build()
+        .unwrap();
+    let call = client.oneshot(small_envelope());
+    let error = tokio::time::timeout(Duration::from_secs(5), call)
+        .await
+        .expect("the call ended within the bound")
+        .unwrap_err();
+    assert!(
+        matches!(error, ClientError::DeadlineExceeded { attempts: 1, .. }),
+        "{error:?}"
+    );
 }

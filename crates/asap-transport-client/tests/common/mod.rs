@@ -3,7 +3,8 @@
 //! [`ScriptedServer`] answers each request with the next [`Reply`] of its script (the last
 //! one repeats), or with a responder closure, and records every request: headers, raw body,
 //! decompressed body, arrival time (tokio time, so paused-time tests can measure backoff)
-//! and the connection it came on. It speaks HTTP/1.1 and h2c.
+//! and the connection it came on. It speaks HTTP/1.1 and h2c. [`SilentServer`] accepts
+//! connections and never answers.
 #![allow(dead_code, unreachable_pub)] // each test binary uses a subset
 
 use std::collections::VecDeque;
@@ -255,6 +256,42 @@ impl ScriptedServer {
 }
 
 impl Drop for ScriptedServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// A server on an ephemeral 127.0.0.1 port that accepts connections and never answers:
+/// it reads nothing and holds every connection open (up to 64; later ones wait in the
+/// listen backlog, unanswered too). Stops, closing them, when dropped.
+pub struct SilentServer {
+    addr: SocketAddr,
+    task: JoinHandle<()>,
+}
+
+impl SilentServer {
+    pub async fn start() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let task = tokio::spawn(async move {
+            let mut held = Vec::new();
+            for _ in 0..64 {
+                if let Ok((stream, _)) = listener.accept().await {
+                    held.push(stream);
+                }
+            }
+            std::future::pending::<()>().await;
+        });
+        Self { addr, task }
+    }
+
+    /// `http://127.0.0.1:<port>`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+}
+
+impl Drop for SilentServer {
     fn drop(&mut self) {
         self.task.abort();
     }
