@@ -26,7 +26,12 @@ use crate::registry::default_max_threads;
 /// | `validate_payloads` | on: known payload types are checked against their model before dispatch | — |
 /// | `header_read_timeout` | 10 s to receive request headers (slowloris) | — |
 /// | `request_timeout` | 60 s per request, then 408 | — |
-/// | `max_connections` | 10 000 concurrent connections; further accepts wait | — |
+/// | `max_connections` | 10 000 concurrent connections; when all are taken, the longest-idle ones are closed to make room, and accepts wait only while none is idle | — |
+/// | `max_connections_per_ip` | `None`: no bound (behind a proxy or load balancer every client has its address); `Some(n)`: further connections from one address are closed at once | — |
+/// | `idle_timeout` | 60 s without a request in flight, then the connection is closed (GOAWAY for HTTP/2) | — |
+/// | `http2_keep_alive_interval` | 20 s between HTTP/2 pings (`None`: no pings) | — |
+/// | `http2_keep_alive_timeout` | 20 s for a ping's acknowledgement, then the connection is closed | — |
+/// | `http2_max_concurrent_streams` | 100 concurrent requests per HTTP/2 connection (the minimum RFC 9113 recommends) | — |
 /// | `shutdown_timeout` | 30 s to drain in-flight requests on shutdown | — |
 /// | `http2` | on: HTTP/1.1 and h2c (prior knowledge) on one port | — |
 /// | `response_compression` | responses of at least 1024 bytes are compressed (br, gzip) when `Accept-Encoding` allows; `None` turns it off | `ASAP_RESPONSE_COMPRESSION` (`off` or a byte threshold) |
@@ -81,6 +86,16 @@ pub struct ServerConfig {
     pub request_timeout: Duration,
     /// Maximum concurrent connections.
     pub max_connections: usize,
+    /// Maximum concurrent connections from one IP address (`None`: no bound).
+    pub max_connections_per_ip: Option<usize>,
+    /// Time a connection may stay open without a request in flight.
+    pub idle_timeout: Duration,
+    /// Interval of HTTP/2 keep-alive pings (`None`: no pings).
+    pub http2_keep_alive_interval: Option<Duration>,
+    /// Time allowed for a ping's acknowledgement.
+    pub http2_keep_alive_timeout: Duration,
+    /// Concurrent streams per HTTP/2 connection.
+    pub http2_max_concurrent_streams: u32,
     /// Time allowed to drain in-flight requests at shutdown.
     pub shutdown_timeout: Duration,
     /// Accept h2c (HTTP/2 prior knowledge) besides HTTP/1.1.
@@ -110,6 +125,11 @@ impl Default for ServerConfig {
             header_read_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(60),
             max_connections: 10_000,
+            max_connections_per_ip: None,
+            idle_timeout: Duration::from_secs(60),
+            http2_keep_alive_interval: Some(Duration::from_secs(20)),
+            http2_keep_alive_timeout: Duration::from_secs(20),
+            http2_max_concurrent_streams: 100,
             shutdown_timeout: Duration::from_secs(30),
             http2: true,
             workers: None,
@@ -275,6 +295,16 @@ setters! {
     request_timeout: Duration;
     /// Concurrent connections.
     max_connections: usize;
+    /// Concurrent connections from one IP address (`None`: no bound).
+    max_connections_per_ip: Option<usize>;
+    /// Idle connection timeout.
+    idle_timeout: Duration;
+    /// HTTP/2 ping interval (`None`: no pings).
+    http2_keep_alive_interval: Option<Duration>;
+    /// HTTP/2 ping acknowledgement timeout.
+    http2_keep_alive_timeout: Duration;
+    /// Concurrent streams per HTTP/2 connection.
+    http2_max_concurrent_streams: u32;
     /// Drain time at shutdown.
     shutdown_timeout: Duration;
     /// h2c support.
@@ -329,5 +359,11 @@ mod tests {
             Some(DEFAULT_RATE_LIMIT)
         );
         assert!(!c.debug && !c.require_nonce && c.validate_payloads && c.http2);
+        assert_eq!(c.max_connections, 10_000);
+        assert_eq!(c.max_connections_per_ip, None);
+        assert_eq!(c.idle_timeout, Duration::from_secs(60));
+        assert_eq!(c.http2_keep_alive_interval, Some(Duration::from_secs(20)));
+        assert_eq!(c.http2_keep_alive_timeout, Duration::from_secs(20));
+        assert_eq!(c.http2_max_concurrent_streams, 100);
     }
 }

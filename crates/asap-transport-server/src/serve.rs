@@ -1,4 +1,13 @@
 //! Accept loop: HTTP/1.1 and h2c on one port, connection limits, timeouts, graceful shutdown.
+//!
+//! Every connection is registered with its activity (requests in flight, idle since when):
+//! an idle connection is closed after the idle timeout, and when all `max_connections` slots
+//! are taken the longest-idle connections are closed to make room for new clients (ADR 0001,
+//! `docs/adr/0001-idle-connection-reclaim.md`).
+
+mod activity;
+mod lifecycle;
+mod registry;
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -10,9 +19,7 @@ use http::{Request, Response, StatusCode};
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
-use tokio::sync::Semaphore;
 use tower::ServiceExt;
 use tower_service::Service;
 
@@ -22,6 +29,10 @@ use crate::rejection::Rejection;
 use crate::response::Body;
 use crate::routes::Readiness;
 
+use self::activity::InFlightBody;
+use self::lifecycle::{CLOSE_GRACE, Ended, Timeouts};
+use self::registry::Registry;
+
 /// Connection-level settings, taken from [`ServerConfig`].
 #[derive(Debug, Clone)]
 pub struct ConnectionSettings {
@@ -29,8 +40,20 @@ pub struct ConnectionSettings {
     pub header_read_timeout: Duration,
     /// Time allowed for a whole request; then 408 `{"detail": "Request timed out"}`.
     pub request_timeout: Duration,
-    /// Concurrent connections; when reached, accepting pauses until one closes.
+    /// Concurrent connections. When all are taken, the longest-idle connections (no request
+    /// in flight) are closed to make room; accepting waits only while none is idle.
     pub max_connections: usize,
+    /// Connections from one IP address (`None`: no bound); further ones are closed at once.
+    pub max_connections_per_ip: Option<usize>,
+    /// Time a connection may stay open without a request in flight (HTTP/2 without open
+    /// streams, HTTP/1.1 between requests); then it is closed gracefully (GOAWAY for HTTP/2).
+    pub idle_timeout: Duration,
+    /// Interval of HTTP/2 keep-alive pings (`None`: no pings).
+    pub http2_keep_alive_interval: Option<Duration>,
+    /// Time to wait for a ping's acknowledgement before closing the HTTP/2 connection.
+    pub http2_keep_alive_timeout: Duration,
+    /// Concurrent streams (requests) per HTTP/2 connection.
+    pub http2_max_concurrent_streams: u32,
     /// Time allowed to drain in-flight requests at shutdown.
     pub shutdown_timeout: Duration,
     /// Accept h2c besides HTTP/1.1.
@@ -43,6 +66,11 @@ impl From<&ServerConfig> for ConnectionSettings {
             header_read_timeout: c.header_read_timeout,
             request_timeout: c.request_timeout,
             max_connections: c.max_connections.max(1),
+            max_connections_per_ip: c.max_connections_per_ip,
+            idle_timeout: c.idle_timeout,
+            http2_keep_alive_interval: c.http2_keep_alive_interval,
+            http2_keep_alive_timeout: c.http2_keep_alive_timeout,
+            http2_max_concurrent_streams: c.http2_max_concurrent_streams,
             shutdown_timeout: c.shutdown_timeout,
             http2: c.http2,
         }
@@ -114,24 +142,28 @@ where
         .timer(TokioTimer::new())
         .header_read_timeout(settings.header_read_timeout)
         .keep_alive(true);
-    builder.http2().timer(TokioTimer::new());
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .keep_alive_interval(settings.http2_keep_alive_interval)
+        .keep_alive_timeout(settings.http2_keep_alive_timeout)
+        .max_concurrent_streams(settings.http2_max_concurrent_streams);
     let builder = if settings.http2 {
         builder
     } else {
         builder.http1_only()
     };
-    let graceful = GracefulShutdown::new();
-    let slots = Arc::new(Semaphore::new(settings.max_connections));
+    let registry = Registry::new(settings.max_connections, settings.max_connections_per_ip);
+    let timeouts = Timeouts {
+        first_request: settings.header_read_timeout,
+        idle: settings.idle_timeout,
+        close_grace: CLOSE_GRACE,
+    };
     readiness.set_ready(true);
     tokio::pin!(shutdown);
     loop {
-        let permit = tokio::select! {
-            permit = Arc::clone(&slots).acquire_owned() => match permit {
-                Ok(permit) => permit,
-                Err(_) => break,
-            },
-            () = &mut shutdown => break,
-        };
+        // Accept first, then find a slot: reclaiming idle connections only makes sense
+        // when a new client is actually there.
         let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => accepted,
@@ -144,59 +176,66 @@ where
             },
             () = &mut shutdown => break,
         };
+        let Some(admission) = registry.admit(peer.ip()) else {
+            tracing::debug!(target: crate::LOG_TARGET, %peer, "too many connections from this address");
+            continue;
+        };
+        let slot = tokio::select! {
+            slot = registry.free_slot() => match slot {
+                Some(slot) => slot,
+                None => break,
+            },
+            () = &mut shutdown => break,
+        };
+        let registration = admission.register(slot);
         let _ = stream.set_nodelay(true);
         let service = service.clone();
         let timeout = settings.request_timeout;
-        let first_request = Arc::new(tokio::sync::Notify::new());
-        let request_seen = Arc::clone(&first_request);
+        let activity = Arc::clone(registration.activity());
         let hyper_service = hyper::service::service_fn(move |mut request: Request<Incoming>| {
-            request_seen.notify_one();
+            let in_flight = activity.begin();
             request.extensions_mut().insert(PeerAddr(peer));
             let call = service.clone().oneshot(request);
             async move {
-                match tokio::time::timeout(timeout, call).await {
+                let result = match tokio::time::timeout(timeout, call).await {
                     Ok(result) => result,
                     Err(_) => Ok(
                         Rejection::http(StatusCode::REQUEST_TIMEOUT, "Request timed out")
                             .into_response(None),
                     ),
-                }
+                };
+                result.map(|response| response.map(|body| InFlightBody::new(body, in_flight)))
             }
         });
         let connection = builder
             .serve_connection(TokioIo::new(stream), hyper_service)
             .into_owned();
-        let connection = graceful.watch(connection);
-        let header_read_timeout = settings.header_read_timeout;
         tokio::spawn(async move {
-            tokio::pin!(connection);
             // hyper's header read timeout only starts once the protocol is known, and telling
             // HTTP/1.1 from h2c waits for bytes without a limit: a client that sends nothing
-            // (or one byte) would hold its connection forever. Close a connection whose first
-            // request has not arrived within the header read timeout.
-            let ended = tokio::select! {
-                result = &mut connection => Some(result),
-                () = first_request.notified() => None,
-                () = tokio::time::sleep(header_read_timeout) => {
-                    tracing::debug!(target: crate::LOG_TARGET, %peer, "no request within the header read timeout");
-                    drop(permit);
-                    return;
+            // (or one byte) would hold its connection forever. `drive` closes a connection
+            // whose first request has not arrived within the header read timeout, and one
+            // idle for longer than the idle timeout.
+            match lifecycle::drive(connection, registration.activity(), timeouts).await {
+                Ended::Finished(Ok(())) => {}
+                Ended::Finished(Err(error)) => {
+                    tracing::debug!(target: crate::LOG_TARGET, %error, %peer, "connection ended with an error");
                 }
-            };
-            let result = match ended {
-                Some(result) => result,
-                None => connection.await,
-            };
-            if let Err(error) = result {
-                tracing::debug!(target: crate::LOG_TARGET, %error, %peer, "connection ended with an error");
+                Ended::NoRequest => {
+                    tracing::debug!(target: crate::LOG_TARGET, %peer, "no request within the header read timeout");
+                }
+                Ended::Dropped => {
+                    tracing::debug!(target: crate::LOG_TARGET, %peer, "connection still open after the close grace");
+                }
             }
-            drop(permit);
+            drop(registration);
         });
     }
     readiness.set_ready(false);
     drop(listener);
+    registry.close_all();
     tokio::select! {
-        () = graceful.shutdown() => {},
+        () = registry.drained() => {},
         () = tokio::time::sleep(settings.shutdown_timeout) => {
             tracing::warn!(target: crate::LOG_TARGET, "shutdown timeout elapsed with requests in flight");
         }
