@@ -68,9 +68,13 @@ pub(crate) enum Command {
     /// The envelope comes from FILE, from standard input (`-`, or no FILE and no --skill),
     /// or is a `task.request` built from --skill and --input (the recipient defaults to the
     /// agent's manifest id). Retries, compression and timeouts are those of the ASAP client.
-    /// Prints the response envelope (pretty, or compact with --json) and exits 0; any error
-    /// (connection, timeout, remote JSON-RPC error, invalid envelope) prints a message on
-    /// stderr and exits 1.
+    /// The whole send, every attempt and every wait between attempts, is bounded by
+    /// --deadline (60s by default): a server that accepts and never answers costs that, not
+    /// --timeout times --attempts. A Retry-After up to --max-retry-after is waited for; a
+    /// longer one ends the send at once, the error saying when the server asked to be called
+    /// again. Prints the response envelope (pretty, or compact with --json) and exits 0; any
+    /// error (connection, timeout, deadline, remote JSON-RPC error, invalid envelope) prints a
+    /// message on stderr and exits 1.
     #[command(verbatim_doc_comment)]
     Send(crate::send::SendArgs),
 
