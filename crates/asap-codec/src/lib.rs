@@ -7,6 +7,11 @@
 //! - [`compression`]: `Content-Encoding` parsing, `Accept-Encoding` negotiation, gzip and
 //!   brotli, and decompression that stops at a size limit so an inflated body never exceeds it.
 //!
+//! The protocol notes describe the behaviour implemented here: the JSON-RPC binding in
+//! [wire.md](https://github.com/asap-rs/asap-rs/blob/main/docs/protocol/wire.md#json-rpc-binding), each error in [errors.md](https://github.com/asap-rs/asap-rs/blob/main/docs/protocol/errors.md), and where
+//! the framing deliberately differs from the reference (a request without `jsonrpc` is
+//! refused, for one) in [deviations.md](https://github.com/asap-rs/asap-rs/blob/main/docs/protocol/deviations.md).
+//!
 //! # Decoding strategy
 //!
 //! The hot path deserializes the request with simd-json straight into typed structs (no

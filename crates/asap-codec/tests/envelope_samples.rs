@@ -46,7 +46,8 @@ fn structural_envelope_errors() {
     }
 }
 
-/// The reference answers these with -32603 (PROTOCOL.md I-01); the intended -32602 is ours.
+/// The reference answers these with -32603 (I-01 in docs/protocol/deviations.md); the
+/// intended -32602 is ours.
 #[test]
 fn value_errors_get_the_intended_invalid_params() {
     for (file, loc, msg_start) in [

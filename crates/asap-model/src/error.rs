@@ -3,6 +3,9 @@
 //! Two levels, mapped in exactly one place ([`ErrorCode::rpc_code`], [`ErrorCode::http_status`]):
 //! the string codes `asap:<domain>/<name>` of the protocol, and the numeric JSON-RPC codes in
 //! [`rpc`].
+//!
+//! Every error a server sends, with its JSON-RPC code, `asap:` type and HTTP status, is
+//! listed in the protocol notes: [errors.md](https://github.com/asap-rs/asap-rs/blob/main/docs/protocol/errors.md).
 
 use std::fmt;
 

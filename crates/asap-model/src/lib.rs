@@ -8,6 +8,10 @@
 //! required fields, invalid URNs, FilePart URIs, …), reporting a located
 //! [`ValidationError`].
 //!
+//! The envelope rules are summarized in the protocol notes, [wire.md](https://github.com/asap-rs/asap-rs/blob/main/docs/protocol/wire.md#envelope);
+//! the error taxonomy in [errors.md](https://github.com/asap-rs/asap-rs/blob/main/docs/protocol/errors.md); where the model resolves the reference's
+//! inconsistencies differently, [deviations.md](https://github.com/asap-rs/asap-rs/blob/main/docs/protocol/deviations.md).
+//!
 //! ```
 //! use asap_model::{AgentUrn, Envelope, payload::TaskRequest};
 //!

@@ -49,7 +49,7 @@ fn loc(items: &[&str]) -> Vec<LocItem> {
 struct Expected {
     kind: &'static str,
     loc: &'static [&'static str],
-    /// Exact message, when the README (or PROTOCOL.md) quotes it.
+    /// Exact message, when the invalid-samples README (or the protocol notes) quote it.
     msg: Option<String>,
 }
 

@@ -1,6 +1,6 @@
 //! Property tests: encode → decode is the identity for every wire type; URN validation agrees
 //! with the specification's regular expression; timestamps survive `Display` → parse; the
-//! task state machine accepts exactly the transitions of PROTOCOL.md §8.
+//! task state machine accepts exactly the transitions of the protocol (PROTOCOL §8).
 #![cfg(feature = "proptest")]
 
 use std::fmt::Debug;
@@ -462,7 +462,7 @@ proptest! {
 // ---------------------------------------------------------------------------------------
 // Task state machine.
 
-/// PROTOCOL.md §8, written out independently of the implementation.
+/// The protocol's transitions (PROTOCOL §8), written out independently of the implementation.
 fn spec_allows(from: TaskStatus, to: TaskStatus) -> bool {
     use TaskStatus::*;
     matches!(

@@ -6,7 +6,8 @@
 //!
 //! # Processing order
 //!
-//! The first failing step answers, as the protocol specifies (PROTOCOL §9.4):
+//! The first failing step answers, as the protocol specifies (PROTOCOL §9.4; the protocol
+//! notes, [wire.md](https://github.com/asap-rs/asap-rs/blob/main/docs/protocol/wire.md#processing-order), describe each step):
 //!
 //! | step | layer | failure |
 //! |---|---|---|
@@ -25,7 +26,10 @@
 //! | handler lookup, payload, blocking pool, handler | [`registry::Dispatch`] | -32601 / -32602 / 503 / -32603 |
 //!
 //! Where the reference implementation crashes on bad input (answering -32603), the intended
-//! error is returned instead (PROTOCOL §19).
+//! error is returned instead; [deviations.md](https://github.com/asap-rs/asap-rs/blob/main/docs/protocol/deviations.md) lists these cases and every
+//! other deliberate difference. The security layers are described in
+//! [security.md](https://github.com/asap-rs/asap-rs/blob/main/docs/protocol/security.md), the error bodies in [errors.md](https://github.com/asap-rs/asap-rs/blob/main/docs/protocol/errors.md), routes,
+//! headers and limits in [wire.md](https://github.com/asap-rs/asap-rs/blob/main/docs/protocol/wire.md#http-surface).
 //!
 //! # Embedding
 //!
