@@ -115,6 +115,32 @@ fn structure_errors_are_invalid_request() {
 }
 
 #[test]
+fn absent_or_null_version_is_invalid_request() {
+    // JSON-RPC 2.0 §4: `jsonrpc` MUST be exactly "2.0". The reference accepts a request
+    // without it; we answer as for a wrong version.
+    let wrong = framing_error(&invalid("jsonrpc_wrong_version.json"));
+    for body in [
+        &br#"{"method":"asap.send","params":{"envelope":{}},"id":"req-7"}"#[..],
+        br#"{"jsonrpc":null,"method":"asap.send","params":{"envelope":{}},"id":"req-7"}"#,
+    ] {
+        let text = String::from_utf8_lossy(body);
+        let e = framing_error(body);
+        assert_eq!(
+            (e.error.code, &e.error.message),
+            (wrong.error.code, &wrong.error.message),
+            "{text}"
+        );
+        assert_eq!(e.error.data_error(), wrong.error.data_error(), "{text}");
+        assert_eq!(first_loc(&e), json!(["jsonrpc"]), "{text}");
+        assert_eq!(e.id, Some(Id::Str("req-7".into())), "{text}");
+    }
+    let missing = framing_error(br#"{"method":"asap.send","params":{"envelope":{}},"id":1}"#);
+    let first = &missing.error.data.as_ref().expect("data")["validation_errors"][0];
+    assert_eq!(first["type"], "missing");
+    assert_eq!(first["msg"], "Field required");
+}
+
+#[test]
 fn params_array_is_invalid_params() {
     let e = framing_error(&invalid("jsonrpc_params_array.json"));
     assert_eq!(e.error.code, -32602);
@@ -186,8 +212,8 @@ fn ids_are_coerced_like_the_reference() {
 }
 
 #[test]
-fn jsonrpc_member_is_optional_and_params_extras_are_ignored() {
-    let body = br#"{"method":"asap.send","id":"x","params":{"idempotency_key":"k","envelope":
+fn params_extras_are_ignored() {
+    let body = br#"{"jsonrpc":"2.0","method":"asap.send","id":"x","params":{"idempotency_key":"k","envelope":
         {"asap_version":"0.1","sender":"urn:asap:agent:a","recipient":"urn:asap:agent:b","payload_type":"p","payload":{}}}}"#;
     let call = decode(body).expect("framed");
     assert_eq!(call.envelope.expect("envelope").payload_type, "p");

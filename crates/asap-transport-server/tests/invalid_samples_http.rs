@@ -336,3 +336,35 @@ async fn parse_error_position_counts_the_newline() {
     );
     agent.shutdown().await;
 }
+
+/// A request without `jsonrpc` (or with `null`) is answered like a wrong version, over
+/// HTTP/1.1 and h2c: JSON-RPC 2.0 §4 requires the member, although the reference accepts it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn absent_jsonrpc_member_is_an_invalid_request() {
+    let agent = TestAgent::echo().await;
+    let envelope = task_request(
+        "urn:asap:agent:coordinator",
+        "urn:asap:agent:default-server",
+        json!({"text": "hi"}),
+    );
+    let mut absent = rpc_request(&envelope);
+    absent.as_object_mut().unwrap().remove("jsonrpc");
+    let mut null = rpc_request(&envelope);
+    null["jsonrpc"] = Value::Null;
+    let url = agent.url("/asap");
+    for client in [TestClient::new(), TestClient::http2()] {
+        for (name, body, kind) in [
+            ("absent", &absent, "missing"),
+            ("null", &null, "literal_error"),
+        ] {
+            let expect = Expect::new(-32600, json!("req-1"))
+                .error(RPC_STRUCTURE)
+                .loc(Some(kind), json!(["jsonrpc"]));
+            let reply = client
+                .post(&url, serde_json::to_vec(body).unwrap(), &[])
+                .await;
+            check(name, &expect, &reply);
+        }
+    }
+    agent.shutdown().await;
+}

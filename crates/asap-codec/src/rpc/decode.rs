@@ -36,9 +36,13 @@ pub struct Call {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FastRequest {
-    /// Absent is fine; `null` is not (it is not the literal `"2.0"`).
-    #[serde(default, deserialize_with = "present_version")]
-    jsonrpc: Option<Version>,
+    /// Required and exactly `"2.0"` (JSON-RPC 2.0 §4). The reference defaults an absent
+    /// member to `"2.0"`; we answer `-32600` instead (see `docs/protocol/deviations.md`).
+    #[allow(
+        dead_code,
+        reason = "its presence and value are checked while decoding"
+    )]
+    jsonrpc: Version,
     method: String,
     #[serde(deserialize_with = "map_only")]
     params: FastParams,
@@ -63,10 +67,6 @@ impl<'de> Deserialize<'de> for Version {
             Err(serde::de::Error::custom("jsonrpc must be \"2.0\""))
         }
     }
-}
-
-fn present_version<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Version>, D::Error> {
-    Version::deserialize(d).map(Some)
 }
 
 /// Decodes a request body (UTF-8 JSON, already decompressed) with simd-json.
@@ -102,7 +102,6 @@ pub fn decode_request_serde_json(body: &[u8]) -> Result<Call, Box<ErrorResponse>
 }
 
 fn finish_fast(fast: FastRequest, body: &[u8]) -> Result<Call, Box<ErrorResponse>> {
-    let _ = fast.jsonrpc;
     if fast.method != METHOD {
         return decode_exact(body);
     }
@@ -161,7 +160,9 @@ fn err(error: RpcError, id: Option<Id>) -> Box<ErrorResponse> {
 fn structure_errors(request: &serde_json::Map<String, Value>) -> Vec<ValidationError> {
     let mut errors = Vec::new();
     match request.get("jsonrpc") {
-        None => {}
+        // JSON-RPC 2.0 §4: the member MUST be exactly "2.0", so absent is as wrong as any
+        // other value (the reference accepts it; we do not).
+        None => errors.push(at("missing", "Field required", &["jsonrpc"])),
         Some(Value::String(s)) if s == "2.0" => {}
         Some(_) => errors.push(at("literal_error", "Input should be '2.0'", &["jsonrpc"])),
     }
