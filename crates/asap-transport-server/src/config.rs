@@ -33,6 +33,9 @@ use crate::registry::default_max_threads;
 /// | `http2_keep_alive_timeout` | 20 s for a ping's acknowledgement, then the connection is closed | — |
 /// | `http2_max_concurrent_streams` | 100 concurrent requests per HTTP/2 connection (the minimum RFC 9113 recommends) | — |
 /// | `shutdown_timeout` | 30 s to drain in-flight requests on shutdown | — |
+/// | `lingering_time` | 30 s at most of reading and discarding the rest of an HTTP/1.1 request body answered with an error before it was read, so that the client sees the answer (a lingering close, as nginx's `lingering_time`); zero turns it off | — |
+/// | `lingering_timeout` | 5 s at most waiting for more of that body (nginx's `lingering_timeout`) | — |
+/// | `lingering_bytes` | 64 MiB at most discarded by one lingering close | — |
 /// | `http2` | on: HTTP/1.1 and h2c (prior knowledge) on one port | — |
 /// | `response_compression` | responses of at least 1024 bytes are compressed (br, gzip) when `Accept-Encoding` allows; `None` turns it off | `ASAP_RESPONSE_COMPRESSION` (`off` or a byte threshold) |
 /// | `workers` | number of CPUs (runtime worker threads, used by `asap serve`) | `ASAP_WORKERS` |
@@ -98,6 +101,12 @@ pub struct ServerConfig {
     pub http2_max_concurrent_streams: u32,
     /// Time allowed to drain in-flight requests at shutdown.
     pub shutdown_timeout: Duration,
+    /// Longest lingering close (zero: none); see [`crate::serve::ConnectionSettings`].
+    pub lingering_time: Duration,
+    /// Longest wait for more data during a lingering close.
+    pub lingering_timeout: Duration,
+    /// Most bytes discarded by one lingering close.
+    pub lingering_bytes: u64,
     /// Accept h2c (HTTP/2 prior knowledge) besides HTTP/1.1.
     pub http2: bool,
     /// Runtime worker threads (`None`: one per CPU).
@@ -131,6 +140,9 @@ impl Default for ServerConfig {
             http2_keep_alive_timeout: Duration::from_secs(20),
             http2_max_concurrent_streams: 100,
             shutdown_timeout: Duration::from_secs(30),
+            lingering_time: Duration::from_secs(30),
+            lingering_timeout: Duration::from_secs(5),
+            lingering_bytes: 64 * 1024 * 1024,
             http2: true,
             workers: None,
             response_compression: Some(asap_codec::compression::DEFAULT_COMPRESSION_THRESHOLD),
@@ -307,6 +319,12 @@ setters! {
     http2_max_concurrent_streams: u32;
     /// Drain time at shutdown.
     shutdown_timeout: Duration;
+    /// Longest lingering close (zero: none).
+    lingering_time: Duration;
+    /// Longest wait for data during a lingering close.
+    lingering_timeout: Duration;
+    /// Most bytes discarded by a lingering close.
+    lingering_bytes: u64;
     /// h2c support.
     http2: bool;
     /// Runtime worker threads.
@@ -365,5 +383,8 @@ mod tests {
         assert_eq!(c.http2_keep_alive_interval, Some(Duration::from_secs(20)));
         assert_eq!(c.http2_keep_alive_timeout, Duration::from_secs(20));
         assert_eq!(c.http2_max_concurrent_streams, 100);
+        assert_eq!(c.lingering_time, Duration::from_secs(30));
+        assert_eq!(c.lingering_timeout, Duration::from_secs(5));
+        assert_eq!(c.lingering_bytes, 64 * 1024 * 1024);
     }
 }

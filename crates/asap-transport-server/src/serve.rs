@@ -7,6 +7,7 @@
 
 mod activity;
 mod lifecycle;
+mod linger;
 mod registry;
 
 use std::convert::Infallible;
@@ -31,6 +32,7 @@ use crate::routes::Readiness;
 
 use self::activity::InFlightBody;
 use self::lifecycle::{CLOSE_GRACE, Ended, Timeouts};
+use self::linger::LingerBounds;
 use self::registry::Registry;
 
 /// Connection-level settings, taken from [`ServerConfig`].
@@ -56,6 +58,15 @@ pub struct ConnectionSettings {
     pub http2_max_concurrent_streams: u32,
     /// Time allowed to drain in-flight requests at shutdown.
     pub shutdown_timeout: Duration,
+    /// Longest lingering close: after answering an HTTP/1.1 request with an error before
+    /// reading its whole body, the connection reads and discards what the client still sends
+    /// (so that the answer is not lost to a TCP reset) for at most this long. Zero turns
+    /// lingering off.
+    pub lingering_time: Duration,
+    /// Longest wait for more data during a lingering close.
+    pub lingering_timeout: Duration,
+    /// Most bytes read and discarded by one lingering close.
+    pub lingering_bytes: u64,
     /// Accept h2c besides HTTP/1.1.
     pub http2: bool,
 }
@@ -72,6 +83,9 @@ impl From<&ServerConfig> for ConnectionSettings {
             http2_keep_alive_timeout: c.http2_keep_alive_timeout,
             http2_max_concurrent_streams: c.http2_max_concurrent_streams,
             shutdown_timeout: c.shutdown_timeout,
+            lingering_time: c.lingering_time,
+            lingering_timeout: c.lingering_timeout,
+            lingering_bytes: c.lingering_bytes,
             http2: c.http2,
         }
     }
@@ -207,6 +221,9 @@ where
                 result.map(|response| response.map(|body| InFlightBody::new(body, in_flight)))
             }
         });
+        // An error answered before the whole body was read ends in a lingering close.
+        let (stream, hyper_service) =
+            linger::lingering(stream, hyper_service, LingerBounds::from(&settings));
         let connection = builder
             .serve_connection(TokioIo::new(stream), hyper_service)
             .into_owned();
