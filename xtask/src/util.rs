@@ -14,13 +14,21 @@ use anyhow::{Context, Result, bail};
 /// The workspace root: the parent of this crate's manifest directory, or, if that does
 /// not look like the workspace (the binary was built elsewhere and moved), what
 /// `cargo locate-project --workspace` reports for the current directory.
+///
+/// The manifest directory `cargo run` passes at run time wins over the one compiled in:
+/// clones that share one target directory (the release dry run builds in a scratch clone)
+/// may leave a binary compiled in another clone behind, and that one must not act on the
+/// other clone's files.
 pub(crate) fn workspace_root() -> Result<PathBuf> {
-    let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
-    if let Some(root) = manifest_dir.parent()
-        && root.join("Cargo.toml").is_file()
-        && root.join("xtask").is_dir()
-    {
-        return Ok(root.to_path_buf());
+    let run_time = env::var_os("CARGO_MANIFEST_DIR").map(PathBuf::from);
+    let compiled = Path::new(env!("CARGO_MANIFEST_DIR"));
+    for manifest_dir in run_time.as_deref().into_iter().chain([compiled]) {
+        if let Some(root) = manifest_dir.parent()
+            && root.join("Cargo.toml").is_file()
+            && root.join("xtask").is_dir()
+        {
+            return Ok(root.to_path_buf());
+        }
     }
 
     let output = cargo()
