@@ -6,8 +6,9 @@
 //!   status, headers and JSON.
 //! - [`RawSender`]: writes arbitrary bytes on a TCP connection (malformed requests, slow
 //!   headers) and reads whatever comes back.
-//! - [`fixtures`]: the protocol examples and captured exchanges, envelope builders, gzip
-//!   bodies and bombs.
+//! - [`fixtures`]: the protocol fixtures that ship in this crate's `fixtures/` folder
+//!   (examples, invalid samples, captured exchanges, the reference's JSON Schemas), envelope
+//!   builders, gzip bodies and bombs.
 //! - [`handlers`]: handlers that sleep, wait on a [`Gate`](handlers::Gate), panic or fail
 //!   on request, async and blocking.
 //! - [`reference`](mod@reference): the Python reference implementation as a test peer.
