@@ -5,12 +5,12 @@
 //!
 //! A server may answer before it has read the request body: 413 for a `Content-Length` over
 //! the limit (decided from the headers), 413 for a streamed body crossing the limit, 415,
-//! 429, 408. hyper then sends the response with `Connection: close` and shuts the connection
-//! down. Closing a TCP socket whose receive buffer still holds unread bytes, or that receives
-//! bytes after the close, makes the kernel answer with RST; a client that writes its whole
-//! body before reading (Python's httpx and h11, many simple clients) is still writing when
-//! that RST arrives, and the RST discards the response waiting in its receive buffer: it sees
-//! "connection reset" instead of the 413.
+//! 429, 408. hyper then sends the response and, the body being left unread, shuts the
+//! connection down. Closing a TCP socket whose receive buffer still holds unread bytes, or
+//! that receives bytes after the close, makes the kernel answer with RST; a client that
+//! writes its whole body before reading (Python's httpx and h11, many simple clients) is
+//! still writing when that RST arrives: its write fails, or the RST discards the response
+//! waiting in its receive buffer, and it sees a broken pipe or a reset instead of the 413.
 //!
 //! # What
 //!
@@ -33,17 +33,18 @@
 //!
 //! A connection is armed by [`LingerOnRefusal`] when its latest HTTP/1 request carried a body
 //! (`Content-Length` above zero, or chunked) and was answered with a 4xx or 5xx status: the
-//! answers that may come before the body was read. Every other close is left as it was:
-//! no lingering after the client closed its side, after an HTTP/1 request without a body or
-//! answered with success (hyper read the whole body, or the next request would not arrive
-//! on a closing connection anyway), nor for a slow or silent client cut off by the header
-//! read timeout (the slowloris bound stays what it is). HTTP/2 needs none of this: the early
-//! response ends its stream with `RST_STREAM(NO_ERROR)` (RFC 9113 §8.1) and the connection
-//! stays open, its flow control discarding the stream's remaining `DATA`.
+//! answers that may come before the body was read. Any other HTTP/1 answer disarms it, and
+//! there is no lingering once the client has closed its side. hyper does not tell whether
+//! the service read the body; the status stands for it, as nginx's default
+//! (`lingering_close on`) lingers only when the client may still be sending. A connection on
+//! which no request got through never lingers: a slow or silent client cut off by the header
+//! read timeout is closed as before. HTTP/2 needs none of this: the early response ends its
+//! stream with `RST_STREAM(NO_ERROR)` (RFC 9113 §8.1) and the connection stays open, its flow
+//! control discarding the stream's remaining `DATA`.
 //!
 //! A lingering connection still holds its connection slot (it counts against
-//! `max_connections`). Like any connection without a request in flight it is idle, so it is
-//! among the first closed when every slot is taken, and it is closed at shutdown.
+//! `max_connections`). It has no request in flight, so it is idle: among the first closed
+//! when every slot is taken, and closed at shutdown.
 //!
 //! # Alternatives
 //!
