@@ -44,7 +44,8 @@
 //!
 //! A lingering connection still holds its connection slot (it counts against
 //! `max_connections`). It has no request in flight, so it is idle: among the first closed
-//! when every slot is taken, and closed at shutdown.
+//! when every slot is taken, closed at shutdown, and cut short by an idle timeout shorter
+//! than `lingering_time`.
 //!
 //! # Alternatives
 //!
