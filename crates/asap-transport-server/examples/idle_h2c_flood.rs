@@ -9,7 +9,8 @@
 //! h2c connections to it from 127.0.0.2, each making one `GET /health` and then staying open
 //! and silent, and then sends `GET /health` from 127.0.0.1 on fresh connections (HTTP/1.1
 //! and h2c), printing how long each took (at most 30 s each) and how many idle connections
-//! the server closed to make room. Server and clients are separate processes so that each
+//! the server closed to make room, and then how long the server's shutdown took with the
+//! idle connections still open. Server and clients are separate processes so that each
 //! needs one descriptor per connection, not two. Linux only (it binds 127.0.0.2).
 
 use std::io::{BufRead, BufReader, Read};
@@ -124,8 +125,13 @@ async fn run_flood(connections: usize) -> Result<(), Box<dyn std::error::Error>>
         .count();
     println!("idle connections closed by the server to make room: {closed}");
 
-    drop(child.stdin.take()); // the server stops
-    let _ = child.wait();
+    let stopping = Instant::now();
+    drop(child.stdin.take()); // the server shuts down
+    let status = tokio::task::spawn_blocking(move || child.wait()).await??;
+    println!(
+        "server shutdown with the idle connections open took {:?} ({status})",
+        stopping.elapsed()
+    );
     Ok(())
 }
 

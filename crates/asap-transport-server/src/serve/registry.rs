@@ -10,6 +10,7 @@
 use std::collections::hash_map::Entry;
 use std::collections::{BinaryHeap, HashMap};
 use std::net::IpAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, TryAcquireError};
@@ -32,6 +33,9 @@ pub(crate) struct Registry {
     per_ip_limit: Option<usize>,
     connections: Mutex<Connections>,
     per_ip: Mutex<HashMap<IpAddr, usize>>,
+    /// Second (after `epoch`) of the last warning that every slot was taken, plus one
+    /// (0: never), so that the warning is logged at most once a second.
+    warned_in_second: AtomicU64,
 }
 
 #[derive(Debug, Default)]
@@ -52,6 +56,7 @@ impl Registry {
             per_ip_limit: per_ip_limit.map(|n| n.max(1)),
             connections: Mutex::default(),
             per_ip: Mutex::default(),
+            warned_in_second: AtomicU64::new(0),
         })
     }
 
@@ -85,9 +90,7 @@ impl Registry {
                 Err(TryAcquireError::NoPermits) => {}
             }
             let asked = self.reclaim(RECLAIM_BATCH);
-            if asked > 0 {
-                tracing::debug!(target: crate::LOG_TARGET, asked, "every connection slot is taken: closing idle connections");
-            }
+            self.warn_full(asked);
             match tokio::time::timeout(RECLAIM_RETRY, Arc::clone(&self.slots).acquire_owned()).await
             {
                 Ok(Ok(slot)) => return Some(slot),
@@ -135,6 +138,22 @@ impl Registry {
             }
         }
         asked
+    }
+
+    /// Logs that every slot is taken, at most once a second (a sign that `max_connections` is
+    /// too low, or of a flood), and each reclaim round at debug level.
+    fn warn_full(&self, asked: usize) {
+        let second = self.epoch.elapsed().as_secs().saturating_add(1);
+        if self.warned_in_second.swap(second, Ordering::Relaxed) != second {
+            tracing::warn!(
+                target: crate::LOG_TARGET,
+                max_connections = self.capacity,
+                "every connection slot is taken: closing the longest-idle connections to make room"
+            );
+        }
+        if asked > 0 {
+            tracing::debug!(target: crate::LOG_TARGET, asked, "closing idle connections");
+        }
     }
 
     /// Asks every connection to close (server shutdown).
