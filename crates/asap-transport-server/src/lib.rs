@@ -36,7 +36,8 @@
 //! [`AsapServer::service`] is a `tower::Service<http::Request<B>>` for any body `B`, with
 //! `Error = Infallible` and `Response<Full<Bytes>>`: mount it in an axum `Router` or a hyper
 //! connection. Each layer is usable alone. Connection hygiene (header read timeout, request
-//! timeout, connection limit, graceful drain) belongs to the accept loop in [`serve`].
+//! timeout, idle timeout, connection limits with idle connections closed to make room,
+//! HTTP/2 pings and stream bound, graceful drain) belongs to the accept loop in [`serve`].
 //!
 //! ```no_run
 //! use asap_transport_server::{AsapServer, ServerConfig, echo::{EchoHandler, demo_manifest}};
