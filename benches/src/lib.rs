@@ -18,6 +18,8 @@
 //! large one.
 #![deny(missing_docs)]
 
+pub mod echo;
+
 use asap_codec::rpc::{Id, decode_request};
 use asap_model::Envelope;
 use serde_json::{Map, Value, json};

@@ -10,11 +10,12 @@ use crate::util;
 pub(crate) const BENCH_LONG_ABOUT: &str = "\
 Run the benchmarks, from the workspace root.
 
-Default: build the release binaries (`asap`, and `raw-hyper`, `axum-echo`, `loadtest` of
-asap-benches), then run `loadtest`: closed-loop throughput and latency of asap serve
-against raw hyper, axum and the Python reference (when its venv exists) with wrk, a
-1,000 req/s open-loop run for 60 s, a stress ramp, 10,000 concurrent connections and RSS
-over 1,000,000 requests. About 10 minutes. Writes benches/results/<date>.json, .md and
+Default: build the release binaries (`asap`, and `raw-hyper`, `axum-echo`, `actix-echo`,
+`loadtest` of asap-benches), then run `loadtest`: closed-loop throughput and latency of
+asap serve against raw hyper, axum, actix-web and the Python reference (when its venv
+exists) with wrk, a 1,000 req/s open-loop run for 60 s, a stress ramp, 10,000 concurrent
+connections and RSS over 1,000,000 requests. Every request carries a fresh
+params.idempotency_key. About 11 minutes. Writes benches/results/<date>.json, .md and
 -latency.svg. wrk is installed with apt-get when missing (as root); without it the
 built-in generator runs the closed-loop matrix.
 

@@ -1,6 +1,7 @@
-//! A minimal HTTP/1.1 keep-alive client: one pre-built request, responses framed by
-//! `Content-Length` (every server under test answers that way). Cheap enough that the
-//! generator takes little CPU from the server on a 2-core machine.
+//! A minimal HTTP/1.1 keep-alive client: pre-built requests (see `request.rs` for the
+//! fresh idempotency key each one carries), responses framed by `Content-Length` (every
+//! server under test answers that way). Cheap enough that the generator takes little CPU
+//! from the server on a 2-core machine.
 
 use std::io::{self, Read as _, Write as _};
 use std::net::SocketAddr;

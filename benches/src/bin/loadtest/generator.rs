@@ -16,6 +16,7 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 use crate::client::{Conn, Failure, Failures};
+use crate::request::Template;
 
 /// Time allowed for one connect or one request.
 pub(crate) const CALL_LIMIT: Duration = Duration::from_secs(5);
@@ -110,7 +111,7 @@ impl ClosedReport {
 /// requests as they complete (for samplers running beside the load).
 pub(crate) async fn closed_loop(
     addr: SocketAddr,
-    request: Arc<Vec<u8>>,
+    request: Arc<Template>,
     conns: usize,
     bound: Bound,
     hard_limit: Duration,
@@ -121,7 +122,7 @@ pub(crate) async fn closed_loop(
     let issued = Arc::new(AtomicU64::new(0));
     let mut tasks = JoinSet::new();
     for _ in 0..conns.max(1) {
-        let request = Arc::clone(&request);
+        let mut request = request.lane();
         let issued = Arc::clone(&issued);
         let progress = Arc::clone(&progress);
         tasks.spawn(async move {
@@ -154,8 +155,9 @@ pub(crate) async fn closed_loop(
                         }
                     },
                 };
+                let bytes = request.next_request();
                 let sent = Instant::now();
-                match c.call(&request, CALL_LIMIT).await {
+                match c.call(bytes, CALL_LIMIT).await {
                     Ok(()) => {
                         record(&mut hist, sent.elapsed());
                         ok += 1;
@@ -248,7 +250,7 @@ impl OpenReport {
 /// scheduled time. Requests not sent within `grace` after the end are counted as unsent.
 pub(crate) async fn open_loop(
     addr: SocketAddr,
-    request: Arc<Vec<u8>>,
+    request: Arc<Template>,
     rate: f64,
     duration: Duration,
     conns: usize,
@@ -297,7 +299,7 @@ pub(crate) async fn open_loop(
     });
     let mut tasks = JoinSet::new();
     for (conn, mut queue) in opened.into_iter().zip(queues) {
-        let request = Arc::clone(&request);
+        let mut request = request.lane();
         tasks.spawn(async move {
             let mut conn = conn;
             let mut from_schedule = histogram();
@@ -324,11 +326,12 @@ pub(crate) async fn open_loop(
                         }
                     },
                 };
+                let bytes = request.next_request();
                 let sent = StdInstant::now();
                 let limit = CALL_LIMIT
                     .min(hard_end.saturating_duration_since(sent))
                     .max(Duration::from_millis(1));
-                let result = c.call(&request, limit).await;
+                let result = c.call(bytes, limit).await;
                 let done = StdInstant::now();
                 match result {
                     Ok(()) => {
@@ -433,7 +436,7 @@ pub(crate) fn round3(x: f64) -> f64 {
 /// open until the end.
 pub(crate) async fn many_connections(
     addr: SocketAddr,
-    request: Arc<Vec<u8>>,
+    request: Arc<Template>,
     n: usize,
     per_conn: usize,
     connect_concurrency: usize,
@@ -444,15 +447,15 @@ pub(crate) async fn many_connections(
     let mut tasks = JoinSet::new();
     for _ in 0..n {
         let gate = Arc::clone(&gate);
-        let request = Arc::clone(&request);
+        let mut request = request.lane();
         tasks.spawn(async move {
             let permit = gate.acquire_owned().await.expect("semaphore open");
             let mut conn = Conn::connect(addr, CALL_LIMIT).await?;
             let sent = Instant::now();
-            conn.call(&request, CALL_LIMIT).await?;
+            conn.call(request.next_request(), CALL_LIMIT).await?;
             let elapsed = sent.elapsed();
             drop(permit);
-            Ok::<_, Failure>((conn, elapsed))
+            Ok::<_, Failure>((conn, request, elapsed))
         });
     }
     let mut conns = Vec::with_capacity(n);
@@ -460,9 +463,9 @@ pub(crate) async fn many_connections(
     let mut first = histogram();
     while let Some(joined) = tasks.join_next().await {
         match joined.expect("connect task panicked") {
-            Ok((conn, elapsed)) => {
+            Ok((conn, request, elapsed)) => {
                 record(&mut first, elapsed);
-                conns.push(conn);
+                conns.push((conn, request));
             }
             Err(f) => failures.add(f),
         }
@@ -471,15 +474,14 @@ pub(crate) async fn many_connections(
     let opened = conns.len();
     let peak = at_peak();
     let mut tasks = JoinSet::new();
-    for mut conn in conns {
-        let request = Arc::clone(&request);
+    for (mut conn, mut request) in conns {
         tasks.spawn(async move {
             let mut hist = histogram();
             let mut failures = Failures::default();
             let mut ok = 0_u64;
             for _ in 1..per_conn {
                 let sent = Instant::now();
-                match conn.call(&request, CALL_LIMIT * 2).await {
+                match conn.call(request.next_request(), CALL_LIMIT * 2).await {
                     Ok(()) => {
                         ok += 1;
                         record(&mut hist, sent.elapsed());

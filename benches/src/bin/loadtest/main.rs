@@ -2,8 +2,8 @@
 //!
 //! Sections (all by default, `--only` picks some):
 //!
-//! - `matrix`: closed-loop throughput and latency of `raw-hyper`, `axum-echo` and
-//!   `asap serve` (1 and 2 runtime workers) and of the Python reference, at 1, 16 and 64
+//! - `matrix`: closed-loop throughput and latency of `raw-hyper`, `axum-echo`,
+//!   `actix-echo` and `asap serve` (1 and 2 runtime workers) and of the Python reference, at 1, 16 and 64
 //!   connections, several short runs each, with wrk and `benches/load/post.lua` (or the
 //!   built-in closed loop with `--builtin-closed-loop` or when wrk is missing). Runs are
 //!   interleaved across servers so that background noise hits every server alike.
@@ -13,12 +13,14 @@
 //! - `connections`: 10,000 concurrent keep-alive connections, a few requests each.
 //! - `memory`: `asap serve` RSS sampled over 1,000,000 requests.
 //!
-//! Every server listens on 127.0.0.1 only; the echo handler has no artificial delay.
+//! Every request carries a fresh `params.idempotency_key` (see `request.rs`). Every server
+//! listens on 127.0.0.1 only; the echo handler has no artificial delay.
 //! Results go to `<out>/<date>.json`, `<out>/<date>.md` and `<out>/<date>-latency.svg`.
 
 mod client;
 mod generator;
 mod report;
+mod request;
 mod servers;
 mod wrk;
 
@@ -31,12 +33,12 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use anyhow::{Context as _, Result, bail};
 use clap::{Parser, ValueEnum};
 
-use crate::client::post_request;
 use crate::generator::{Bound, ClosedReport, ManyReport, OpenReport, Peak};
+use crate::request::{KEY_PLACEHOLDER, Template};
 use crate::servers::{Kind, Programs, Server};
 use crate::wrk::Wrk;
 
-/// Load benchmarks of asap-rs against raw hyper, axum and the Python reference.
+/// Load benchmarks of asap-rs against raw hyper, axum, actix-web and the Python reference.
 #[derive(Debug, Parser)]
 struct Args {
     /// Output directory [default: benches/results, or target/bench-smoke with --smoke].
@@ -45,7 +47,8 @@ struct Args {
     /// A ~10-second end-to-end version (CI): fails on any request error.
     #[arg(long)]
     smoke: bool,
-    /// Directory holding `asap`, `raw-hyper` and `axum-echo` [default: this program's].
+    /// Directory holding `asap`, `raw-hyper`, `axum-echo` and `actix-echo` [default: this
+    /// program's].
     #[arg(long)]
     bin_dir: Option<PathBuf>,
     /// wrk program (closed-loop matrix).
@@ -66,6 +69,10 @@ struct Args {
     /// Leave out the Python reference.
     #[arg(long)]
     no_reference: bool,
+    /// The built-in generators send the same idempotency key on every request instead of a
+    /// fresh one (to measure what fresh keys cost them; wrk always sends fresh keys).
+    #[arg(long)]
+    fixed_key: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -285,7 +292,7 @@ pub(crate) struct Results {
     pub(crate) fixed: Option<OpenReport>,
     pub(crate) ramp: Option<Ramp>,
     pub(crate) many: Option<ManyReport>,
-    /// The same run against raw-hyper and axum-echo (for memory per connection).
+    /// The same run against raw-hyper, axum-echo and actix-echo (for memory per connection).
     pub(crate) many_baselines: Vec<ManyReport>,
     pub(crate) memory: Option<Memory>,
     pub(crate) forced_kills: Vec<String>,
@@ -293,8 +300,10 @@ pub(crate) struct Results {
     pub(crate) nofile_limit: u64,
 }
 
-/// The benchmark body: the specification example task_request (the `small` fixture)
-/// without `timestamp`, so the server stamps it and it never leaves the timestamp window.
+/// The benchmark body template: the specification example task_request (the `small`
+/// fixture) without `timestamp`, so the server stamps it and it never leaves the timestamp
+/// window, and with `params.idempotency_key` as real clients send it ([`KEY_PLACEHOLDER`],
+/// replaced by a fresh key on every request).
 fn body() -> Vec<u8> {
     let mut envelope = asap_benches::envelope_value(asap_benches::Size::Small);
     if let Some(map) = envelope.as_object_mut() {
@@ -303,7 +312,7 @@ fn body() -> Vec<u8> {
     let request = serde_json::json!({
         "jsonrpc": "2.0",
         "method": "asap.send",
-        "params": { "envelope": envelope },
+        "params": { "envelope": envelope, "idempotency_key": KEY_PLACEHOLDER },
         "id": asap_benches::REQUEST_ID,
     });
     serde_json::to_vec(&request).expect("a Value serializes")
@@ -441,7 +450,7 @@ impl ClosedLoop {
     fn run(
         &self,
         server: &Server,
-        request: &Arc<Vec<u8>>,
+        request: &Arc<Template>,
         conns: usize,
         time: Duration,
     ) -> Result<Run> {
@@ -489,6 +498,7 @@ struct Harness {
     programs: Programs,
     body: Vec<u8>,
     client_threads: usize,
+    fixed_key: bool,
     forced_kills: Vec<String>,
 }
 
@@ -505,21 +515,21 @@ impl Harness {
         Ok(())
     }
 
-    fn request(&self, addr: SocketAddr) -> Arc<Vec<u8>> {
-        Arc::new(post_request(addr, "/asap", &self.body))
+    fn request(&self, addr: SocketAddr) -> Result<Arc<Template>> {
+        Ok(Arc::new(Template::new(addr, &self.body, self.fixed_key)?))
     }
 
     fn matrix(&mut self, closed: &ClosedLoop, with_reference: bool) -> Result<Vec<Cell>> {
         let plan = self.plan.clone();
         let mut running = Vec::new();
         for &workers in &plan.workers {
-            for kind in [Kind::RawHyper, Kind::AxumEcho, Kind::Asap] {
+            for kind in [Kind::RawHyper, Kind::AxumEcho, Kind::ActixEcho, Kind::Asap] {
                 running.push(self.start(kind, Some(workers))?);
             }
         }
         let mut cells: Vec<Cell> = Vec::new();
         for server in &running {
-            let request = self.request(server.addr);
+            let request = self.request(server.addr)?;
             closed.run(server, &request, 16, plan.warmup)?;
             for &connections in &plan.connections {
                 cells.push(Cell {
@@ -534,7 +544,7 @@ impl Harness {
         for run in 0..plan.runs {
             for &connections in &plan.connections {
                 for server in &running {
-                    let request = self.request(server.addr);
+                    let request = self.request(server.addr)?;
                     let result = closed.run(server, &request, connections, plan.run_time)?;
                     eprintln!(
                         "  run {}/{} {:<14} c{:<3} {:>9.0} req/s  p50 {:>8.1} µs  p99 {:>8.1} µs  errors {}",
@@ -564,7 +574,7 @@ impl Harness {
         }
         if with_reference {
             let server = self.start(Kind::Reference, None)?;
-            let request = self.request(server.addr);
+            let request = self.request(server.addr)?;
             closed.run(&server, &request, 16, plan.warmup)?;
             for &connections in &plan.connections {
                 let mut cell = Cell {
@@ -603,7 +613,7 @@ impl Harness {
     ) -> Result<OpenReport> {
         let report = runtime(self.client_threads)?.block_on(generator::open_loop(
             addr,
-            self.request(addr),
+            self.request(addr)?,
             rate,
             time,
             conns,
@@ -729,7 +739,7 @@ impl Harness {
         let idle = server.rss_kib();
         let mut report = runtime(self.client_threads)?.block_on(generator::many_connections(
             server.addr,
-            self.request(server.addr),
+            self.request(server.addr)?,
             plan.many,
             plan.many_requests,
             256,
@@ -783,7 +793,7 @@ impl Harness {
         };
         let load = runtime(self.client_threads)?.block_on(generator::closed_loop(
             server.addr,
-            self.request(server.addr),
+            self.request(server.addr)?,
             plan.memory_connections,
             Bound::Requests(plan.memory_requests),
             Duration::from_secs(300),
@@ -843,7 +853,7 @@ fn main() -> Result<()> {
         .with_context(|| format!("cannot read {}", script.display()))?;
     if wrk::script_body(&script_text) != Some(std::str::from_utf8(&body)?) {
         bail!(
-            "{} does not carry the benchmark body; it must be:\n{}",
+            "{} does not carry the benchmark body template (the idempotency key as {KEY_PLACEHOLDER}); it must be:\n{}",
             script.display(),
             String::from_utf8_lossy(&body)
         );
@@ -855,7 +865,7 @@ fn main() -> Result<()> {
             .context("program directory")?
             .to_path_buf(),
     };
-    for name in ["asap", "raw-hyper", "axum-echo"] {
+    for name in ["asap", "raw-hyper", "axum-echo", "actix-echo"] {
         if !servers::exists(&bin_dir.join(name)) {
             bail!(
                 "{} is missing: build with `cargo build --release -p asap-cli -p asap-benches --bins` (or run `cargo xtask bench`)",
@@ -933,6 +943,7 @@ fn main() -> Result<()> {
         programs,
         body: body.clone(),
         client_threads: args.client_threads,
+        fixed_key: args.fixed_key,
         forced_kills: Vec::new(),
     };
 
@@ -952,7 +963,7 @@ fn main() -> Result<()> {
     let (many, many_baselines) = if wants(Section::Connections) {
         let ours = harness.connections(Kind::Asap, None)?;
         let mut baselines = Vec::new();
-        for kind in [Kind::RawHyper, Kind::AxumEcho] {
+        for kind in [Kind::RawHyper, Kind::AxumEcho, Kind::ActixEcho] {
             baselines.push(harness.connections(kind, Some(cpus))?);
         }
         (Some(ours), baselines)
@@ -1029,14 +1040,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn body_matches_post_lua() {
+    fn body_template_matches_post_lua() {
         let script = std::fs::read_to_string(manifest_dir().join("load/post.lua")).unwrap();
         let body = body();
         assert_eq!(
             wrk::script_body(&script),
             Some(std::str::from_utf8(&body).unwrap())
         );
-        assert!((550..=650).contains(&body.len()), "{}", body.len());
+        assert!((600..=700).contains(&body.len()), "{}", body.len());
+        let text = std::str::from_utf8(&body).unwrap();
+        assert_eq!(text.matches(KEY_PLACEHOLDER).count(), 1);
+        let key = format!(r#","idempotency_key":"{KEY_PLACEHOLDER}"}},"id":"#);
+        assert!(text.contains(&key), "{text}");
     }
 
     #[test]

@@ -12,7 +12,13 @@ use crate::generator::{round1, round3};
 use crate::servers::{ASAP_RATE_LIMIT, Kind};
 use crate::{Cell, Results};
 
-const KINDS: [Kind; 4] = [Kind::RawHyper, Kind::AxumEcho, Kind::Asap, Kind::Reference];
+const KINDS: [Kind; 5] = [
+    Kind::RawHyper,
+    Kind::AxumEcho,
+    Kind::ActixEcho,
+    Kind::Asap,
+    Kind::Reference,
+];
 
 fn cell(results: &Results, kind: Kind, workers: Option<usize>, conns: usize) -> Option<&Cell> {
     results.matrix.iter().find(|c| {
@@ -28,6 +34,16 @@ fn ratio(results: &Results, workers: usize, other: Kind, conns: usize) -> Option
     let ours = cell(results, Kind::Asap, Some(workers), conns)?.rate();
     let theirs = cell(results, other, Some(workers), conns)?.rate();
     (theirs > 0.0).then(|| ours / theirs)
+}
+
+/// `asap wW / the faster of axum-echo and actix-echo wW` at `conns`, and which was faster.
+fn ratio_to_faster_echo(results: &Results, workers: usize, conns: usize) -> Option<(f64, Kind)> {
+    let ours = cell(results, Kind::Asap, Some(workers), conns)?.rate();
+    let (kind, theirs) = [Kind::AxumEcho, Kind::ActixEcho]
+        .into_iter()
+        .filter_map(|k| Some((k, cell(results, k, Some(workers), conns)?.rate())))
+        .max_by(|a, b| a.1.total_cmp(&b.1))?;
+    (theirs > 0.0).then(|| (ours / theirs, kind))
 }
 
 /// A goal and how this run did.
@@ -192,6 +208,10 @@ pub(crate) fn json(results: &Results) -> Value {
                 "connections": conns,
                 "asap_over_raw_hyper": ratio(results, w, Kind::RawHyper, conns).map(round3),
                 "asap_over_axum_echo": ratio(results, w, Kind::AxumEcho, conns).map(round3),
+                "asap_over_actix_echo": ratio(results, w, Kind::ActixEcho, conns).map(round3),
+                "asap_over_faster_echo": ratio_to_faster_echo(results, w, conns)
+                    .map(|(r, _)| round3(r)),
+                "faster_echo": ratio_to_faster_echo(results, w, conns).map(|(_, k)| k.name()),
                 "asap_over_reference": ratio(results, w, Kind::Reference, conns).map(round3),
             }));
         }
@@ -247,7 +267,7 @@ pub(crate) fn json(results: &Results) -> Value {
         },
         "request": {
             "body_bytes": results.body_bytes,
-            "body": "benches/load/post.lua: the specification example task_request envelope without timestamp",
+            "body": "benches/load/post.lua: the specification example task_request envelope without timestamp, a fresh params.idempotency_key (ULID-shaped) on every request",
             "handler_delay_ms": 0,
         },
         "servers": KINDS.iter().map(|k| json!({"name": k.name(), "what": k.description()})).collect::<Vec<_>>(),
@@ -308,7 +328,7 @@ pub(crate) fn markdown(results: &Results, svg_name: &str) -> String {
     let _ = writeln!(md, "- Open loop: {}.", results.open_generator);
     let _ = writeln!(
         md,
-        "- Request: {} bytes, `asap.send` of the specification example task_request without `timestamp`; the echo handlers answer at once (handler delay 0).",
+        "- Request: {} bytes, `asap.send` of the specification example task_request without `timestamp`, with a fresh `params.idempotency_key` on every request; the echo handlers answer at once (handler delay 0).",
         results.body_bytes
     );
     let _ = writeln!(
@@ -353,9 +373,9 @@ pub(crate) fn markdown(results: &Results, svg_name: &str) -> String {
         }
         md.push_str("\nRatios of median req/s (asap with the same worker count as the baseline; the reference is one uvicorn process):\n\n");
         md.push_str(
-            "| workers | conns | asap / raw-hyper | asap / axum-echo | asap / reference |\n",
+            "| workers | conns | asap / raw-hyper | asap / axum-echo | asap / actix-echo | asap / faster echo | asap / reference |\n",
         );
-        md.push_str("|--:|--:|--:|--:|--:|\n");
+        md.push_str("|--:|--:|--:|--:|--:|--:|--:|\n");
         let fmt = |r: Option<f64>, times: bool| match r {
             Some(r) if times => format!("{r:.1} ×"),
             Some(r) => format!("{:.0} %", r * 100.0),
@@ -363,11 +383,16 @@ pub(crate) fn markdown(results: &Results, svg_name: &str) -> String {
         };
         for &w in &plan.workers {
             for &conns in &plan.connections {
+                let faster = ratio_to_faster_echo(results, w, conns).map_or_else(
+                    || "–".into(),
+                    |(r, kind)| format!("{} ({})", fmt(Some(r), false), kind.name()),
+                );
                 let _ = writeln!(
                     md,
-                    "| {w} | {conns} | {} | {} | {} |",
+                    "| {w} | {conns} | {} | {} | {} | {faster} | {} |",
                     fmt(ratio(results, w, Kind::RawHyper, conns), false),
                     fmt(ratio(results, w, Kind::AxumEcho, conns), false),
+                    fmt(ratio(results, w, Kind::ActixEcho, conns), false),
                     fmt(ratio(results, w, Kind::Reference, conns), true)
                 );
             }
@@ -526,7 +551,7 @@ pub(crate) fn svg(results: &Results, path: &Path) -> Result<()> {
     type Series = (String, Vec<(f64, f64, f64)>);
     let mut series: Vec<Series> = Vec::new();
     for &w in &results.plan.workers {
-        for kind in [Kind::RawHyper, Kind::AxumEcho, Kind::Asap] {
+        for kind in [Kind::RawHyper, Kind::AxumEcho, Kind::ActixEcho, Kind::Asap] {
             let points: Vec<_> = results
                 .plan
                 .connections
@@ -561,12 +586,15 @@ pub(crate) fn svg(results: &Results, path: &Path) -> Result<()> {
     }
     let (y_lo, y_hi) = (lo / 1.5 / 1000.0, hi * 1.5 / 1000.0);
     let x_max = results.plan.connections.iter().copied().max().unwrap_or(64) as f64 * 1.3;
+    // w1 then w2: raw-hyper, axum-echo, actix-echo, asap; then the reference.
     let colors = [
         RGBColor(150, 150, 150),
         RGBColor(70, 130, 220),
+        RGBColor(180, 120, 210),
         RGBColor(230, 120, 40),
         RGBColor(60, 60, 60),
         RGBColor(20, 60, 160),
+        RGBColor(110, 40, 150),
         RGBColor(200, 30, 30),
         RGBColor(30, 150, 60),
     ];

@@ -9,7 +9,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result, bail};
 
-use crate::client::{call_blocking, post_request};
+use crate::client::call_blocking;
+use crate::request::Template;
 
 /// Rate limit given to `asap serve`: every default layer stays on, the per-IP limit is
 /// just out of the way of a single load-generating client.
@@ -22,6 +23,8 @@ pub(crate) enum Kind {
     RawHyper,
     /// `axum-echo`: axum + serde typed echo (what a user would write).
     AxumEcho,
+    /// `actix-echo`: the same typed echo on actix-web.
+    ActixEcho,
     /// `asap serve`: the full asap-rs path.
     Asap,
     /// The Python reference 1.0.0 under uvicorn.
@@ -33,6 +36,7 @@ impl Kind {
         match self {
             Kind::RawHyper => "raw-hyper",
             Kind::AxumEcho => "axum-echo",
+            Kind::ActixEcho => "actix-echo",
             Kind::Asap => "asap",
             Kind::Reference => "reference",
         }
@@ -44,6 +48,9 @@ impl Kind {
                 "hyper 1 + hyper-util auto; reads the body, answers a fixed 48-byte JSON"
             }
             Kind::AxumEcho => "axum 0.8 POST /asap, serde typed parse, echo task.response",
+            Kind::ActixEcho => {
+                "actix-web 4 POST /asap, the same serde typed parse and echo as axum-echo"
+            }
             Kind::Asap => {
                 "asap serve: echo agent, every default layer, --rate-limit 1000000/second"
             }
@@ -55,7 +62,7 @@ impl Kind {
 /// Where the programs are.
 #[derive(Debug, Clone)]
 pub(crate) struct Programs {
-    /// Directory of `asap`, `raw-hyper` and `axum-echo`.
+    /// Directory of `asap`, `raw-hyper`, `axum-echo` and `actix-echo`.
     pub(crate) bin_dir: PathBuf,
     /// The reference venv's python, when present.
     pub(crate) python: Option<PathBuf>,
@@ -82,7 +89,8 @@ fn free_port() -> Result<u16> {
 
 impl Server {
     /// Starts `kind` with `workers` runtime threads (ignored by the reference) and waits
-    /// until it answers the benchmark request with a JSON-RPC result.
+    /// until it answers the benchmark request (`body`, the template with a fresh key) with
+    /// a JSON-RPC result.
     pub(crate) fn start(
         kind: Kind,
         workers: Option<usize>,
@@ -93,7 +101,7 @@ impl Server {
         let addr = SocketAddr::from(([127, 0, 0, 1], port));
         let bind = addr.to_string();
         let mut command = match kind {
-            Kind::RawHyper | Kind::AxumEcho => {
+            Kind::RawHyper | Kind::AxumEcho | Kind::ActixEcho => {
                 let mut c = Command::new(programs.bin_dir.join(kind.name()));
                 c.args(["--bind", &bind]);
                 c.args(["--workers", &workers.unwrap_or(2).to_string()]);
@@ -150,7 +158,7 @@ impl Server {
     }
 
     fn wait_ready(&mut self, body: &[u8], limit: Duration) -> Result<()> {
-        let request = post_request(self.addr, "/asap", body);
+        let mut request = Template::new(self.addr, body, false)?.lane();
         let started = Instant::now();
         let mut last = String::from("no answer");
         while started.elapsed() < limit {
@@ -164,7 +172,7 @@ impl Server {
                     std::fs::read_to_string(&self.log).unwrap_or_default()
                 );
             }
-            match call_blocking(self.addr, &request, Duration::from_secs(5)) {
+            match call_blocking(self.addr, request.next_request(), Duration::from_secs(5)) {
                 Ok((Ok(()), _)) => return Ok(()),
                 Ok((Err(failure), text)) => {
                     bail!(

@@ -1,4 +1,5 @@
-//! Closed-loop runs with wrk and `benches/load/post.lua`.
+//! Closed-loop runs with wrk and `benches/load/post.lua` (a fresh idempotency key per
+//! request, like the built-in generators).
 
 use std::io::Read as _;
 use std::net::SocketAddr;
@@ -152,9 +153,11 @@ pub(crate) fn whole_seconds(duration: Duration) -> u64 {
     duration.as_secs_f64().ceil().max(1.0) as u64
 }
 
-/// The request body written in `post.lua` (between `[==[` and `]==]`).
+/// The request body template written in `post.lua` (`local body = [==[…]==]`, with the
+/// idempotency key as [`KEY_PLACEHOLDER`](crate::request::KEY_PLACEHOLDER)).
 pub(crate) fn script_body(script: &str) -> Option<&str> {
-    let start = script.find("wrk.body = [==[")? + "wrk.body = [==[".len();
+    const OPEN: &str = "local body = [==[";
+    let start = script.find(OPEN)? + OPEN.len();
     let len = script[start..].find("]==]")?;
     Some(&script[start..start + len])
 }
@@ -170,7 +173,7 @@ mod tests {
         assert_eq!(out.errors.total(), 2);
         assert!((out.rate() - 24_647.6).abs() < 1.0);
         assert_eq!(
-            script_body("x\nwrk.body = [==[{\"a\":1}]==]\n"),
+            script_body("x\nlocal body = [==[{\"a\":1}]==]\n"),
             Some("{\"a\":1}")
         );
     }
