@@ -11,7 +11,8 @@
 //! and h2c), printing how long each took (at most 30 s each) and how many idle connections
 //! the server closed to make room, and then how long the server's shutdown took with the
 //! idle connections still open. Server and clients are separate processes so that each
-//! needs one descriptor per connection, not two. Linux only (it binds 127.0.0.2).
+//! needs one descriptor per connection, not two. Linux only (it binds 127.0.0.2). Exits with
+//! an error when a probe is not answered; CI runs it with 10 000 connections.
 
 use std::io::{BufRead, BufReader, Read};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -114,9 +115,11 @@ async fn run_flood(connections: usize) -> Result<(), Box<dyn std::error::Error>>
         started.elapsed()
     );
 
+    let mut unanswered = 0;
     for probe in 1..=3 {
-        let h1 = timed(h1_health(server)).await;
-        let h2 = timed(async { h2_health(PROBER, server).await.map(|_| ()) }).await;
+        let (h1_ok, h1) = timed(h1_health(server)).await;
+        let (h2_ok, h2) = timed(async { h2_health(PROBER, server).await.map(|_| ()) }).await;
+        unanswered += usize::from(!h1_ok) + usize::from(!h2_ok);
         println!("probe {probe} from {PROBER}: HTTP/1.1 {h1}, h2c {h2}");
     }
     let closed = idle
@@ -132,15 +135,19 @@ async fn run_flood(connections: usize) -> Result<(), Box<dyn std::error::Error>>
         "server shutdown with the idle connections open took {:?} ({status})",
         stopping.elapsed()
     );
+    if unanswered > 0 {
+        return Err(format!("{unanswered} of 6 probes from {PROBER} were not answered").into());
+    }
     Ok(())
 }
 
-async fn timed(exchange: impl Future<Output = Result<(), String>>) -> String {
+/// Whether `exchange` got its 200 within [`PROBE_TIMEOUT`], and what happened.
+async fn timed(exchange: impl Future<Output = Result<(), String>>) -> (bool, String) {
     let started = Instant::now();
     match tokio::time::timeout(PROBE_TIMEOUT, exchange).await {
-        Ok(Ok(())) => format!("200 in {:?}", started.elapsed()),
-        Ok(Err(e)) => format!("failed after {:?}: {e}", started.elapsed()),
-        Err(_) => format!("no answer within {PROBE_TIMEOUT:?}"),
+        Ok(Ok(())) => (true, format!("200 in {:?}", started.elapsed())),
+        Ok(Err(e)) => (false, format!("failed after {:?}: {e}", started.elapsed())),
+        Err(_) => (false, format!("no answer within {PROBE_TIMEOUT:?}")),
     }
 }
 
