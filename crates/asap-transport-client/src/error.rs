@@ -1,9 +1,21 @@
 //! Client-side errors (PROTOCOL §12.7): never on the wire.
+//!
+//! Errors caused by an underlying error (hyper, hyper-util, I/O, TLS, JSON) keep it as their
+//! [`source`](std::error::Error::source), shared in an [`ErrorSource`] so that
+//! [`ClientError`] stays [`Clone`]. Their messages also name the causes, on one line.
 
+mod kind;
+mod source;
+
+use std::error::Error;
+use std::fmt;
 use std::time::Duration;
 
 use asap_model::{AsapError, ErrorCode};
 use serde_json::Value;
+
+pub use source::ErrorSource;
+pub(crate) use source::chain_text;
 
 /// Why a send (or a manifest fetch) failed.
 ///
@@ -19,14 +31,24 @@ use serde_json::Value;
 /// | [`InvalidUrl`](Self::InvalidUrl), [`InsecureUrl`](Self::InsecureUrl), [`InvalidConfig`](Self::InvalidConfig) | building the client | — | — |
 /// | [`EmptyBatch`](Self::EmptyBatch) | `send_batch` with no envelope | — | — |
 /// | [`Manifest`](Self::Manifest) | a manifest fetch failed | no | not used |
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+///
+/// Rather than matching variants, callers can ask what kind of failure it was:
+/// [`is_connect`](Self::is_connect), [`is_timeout`](Self::is_timeout),
+/// [`is_status`](Self::is_status) / [`status`](Self::status), [`is_remote`](Self::is_remote),
+/// [`is_decode`](Self::is_decode), [`is_builder`](Self::is_builder). The underlying error,
+/// when there is one, is the error's [`source`](std::error::Error::source); for
+/// [`DeadlineExceeded`](Self::DeadlineExceeded) it is the last attempt's error.
+///
+/// The error is `Clone`, `Send`, `Sync` and `'static`. Equality compares every field; two
+/// sources are equal when they are the same shared error (see [`ErrorSource`]).
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub enum ClientError {
     /// The server could not be reached, or answered with an HTTP error status.
-    #[error("{message}")]
+    #[non_exhaustive]
     Connection {
-        /// What happened; for HTTP errors, the status and up to 200 characters of the body
-        /// (and the server's `Retry-After`, when it sent one).
+        /// What happened, causes included; for HTTP errors, the status and up to 200
+        /// characters of the body (and the server's `Retry-After`, when it sent one).
         message: String,
         /// The HTTP status, when the server answered.
         status: Option<u16>,
@@ -34,10 +56,12 @@ pub enum ClientError {
         /// again. Set when the send gave up on such an answer — after its last attempt, or
         /// at once because the hint is longer than `max_retry_after`.
         retry_after: Option<Duration>,
+        /// The hyper-util, hyper, I/O or TLS error, when connecting, writing or reading
+        /// failed (also the error's [`source`](std::error::Error::source)).
+        source: Option<ErrorSource>,
     },
 
     /// An attempt took longer than the request timeout.
-    #[error("Request timeout after {}s", format_secs(*after))]
     Timeout {
         /// The timeout that elapsed.
         after: Duration,
@@ -46,7 +70,6 @@ pub enum ClientError {
     /// The send's overall deadline (`ClientConfig::deadline`) ran out: an attempt was cut
     /// short, or the wait before the next attempt would have passed the deadline (that wait
     /// is not started).
-    #[error("{}", deadline_message(*deadline, *elapsed, *attempts, *retry_after))]
     DeadlineExceeded {
         /// The configured deadline.
         deadline: Duration,
@@ -58,12 +81,10 @@ pub enum ClientError {
         retry_after: Option<Duration>,
         /// The error of the last attempt that finished, if any (also the error's
         /// [`source`](std::error::Error::source)).
-        #[source]
         last_error: Option<Box<ClientError>>,
     },
 
     /// A JSON-RPC error from the server (or a response that is not a usable JSON-RPC reply).
-    #[error("JSON-RPC error {code}: {message}")]
     Remote {
         /// JSON-RPC error code.
         code: i32,
@@ -74,9 +95,6 @@ pub enum ClientError {
     },
 
     /// The circuit breaker is open for the base URL; no request was sent.
-    #[error(
-        "Circuit breaker is OPEN for {base_url}. Too many consecutive failures ({consecutive_failures}). Service temporarily unavailable."
-    )]
     CircuitOpen {
         /// The base URL (credentials masked).
         base_url: String,
@@ -85,7 +103,6 @@ pub enum ClientError {
     },
 
     /// No request slot became free within the pool-acquire timeout.
-    #[error("Timed out after {}s waiting for a connection slot to {host}", format_secs(*after))]
     PoolTimeout {
         /// `host:port` whose slots were all in use.
         host: String,
@@ -94,61 +111,144 @@ pub enum ClientError {
     },
 
     /// The URL cannot be used (not `http`/`https`, no host, unparsable).
-    #[error("Invalid URL {url:?}: {reason}")]
+    #[non_exhaustive]
     InvalidUrl {
         /// The URL as given.
         url: String,
         /// What is wrong with it.
         reason: String,
+        /// The URI parser's error, when parsing failed (also the error's
+        /// [`source`](std::error::Error::source)).
+        source: Option<ErrorSource>,
     },
 
     /// Plain `http://` to a non-loopback host while `require_https` is on (PROTOCOL §11.7).
-    #[error(
-        "HTTPS is required for non-localhost connections (got {url}); use https:// or disable require_https"
-    )]
     InsecureUrl {
         /// The URL (credentials masked).
         url: String,
     },
 
     /// The response could not be decoded (bad compression, too large, invalid envelope).
-    #[error("Invalid response: {message}")]
+    #[non_exhaustive]
     InvalidResponse {
         /// What is wrong with it.
         message: String,
+        /// The decompression, size-limit or JSON error, when there is one (also the error's
+        /// [`source`](std::error::Error::source)).
+        source: Option<ErrorSource>,
     },
 
     /// A configuration value cannot be used.
-    #[error("Invalid client configuration: {message}")]
+    #[non_exhaustive]
     InvalidConfig {
         /// What is wrong.
         message: String,
+        /// The TLS or header error, when there is one (also the error's
+        /// [`source`](std::error::Error::source)).
+        source: Option<ErrorSource>,
     },
 
     /// `send_batch` was called with no envelope.
-    #[error("send_batch needs at least one envelope")]
     EmptyBatch,
 
     /// Fetching a manifest failed.
-    #[error("Failed to get manifest from {url}: {message}")]
+    #[non_exhaustive]
     Manifest {
         /// The manifest URL.
         url: String,
         /// Why.
         message: String,
+        /// The cache's [`FetchError`](asap_cache::FetchError), when there is one (also the
+        /// error's [`source`](std::error::Error::source)).
+        source: Option<ErrorSource>,
     },
+}
+
+impl fmt::Display for ClientError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Connection { message, .. } => f.write_str(message),
+            Self::Timeout { after } => write!(f, "Request timeout after {}s", format_secs(*after)),
+            Self::DeadlineExceeded {
+                deadline,
+                elapsed,
+                attempts,
+                retry_after,
+                ..
+            } => f.write_str(&deadline_message(
+                *deadline,
+                *elapsed,
+                *attempts,
+                *retry_after,
+            )),
+            Self::Remote { code, message, .. } => write!(f, "JSON-RPC error {code}: {message}"),
+            Self::CircuitOpen {
+                base_url,
+                consecutive_failures,
+            } => write!(
+                f,
+                "Circuit breaker is OPEN for {base_url}. Too many consecutive failures \
+                 ({consecutive_failures}). Service temporarily unavailable."
+            ),
+            Self::PoolTimeout { host, after } => write!(
+                f,
+                "Timed out after {}s waiting for a connection slot to {host}",
+                format_secs(*after)
+            ),
+            Self::InvalidUrl { url, reason, .. } => write!(f, "Invalid URL {url:?}: {reason}"),
+            Self::InsecureUrl { url } => write!(
+                f,
+                "HTTPS is required for non-localhost connections (got {url}); use https:// or \
+                 disable require_https"
+            ),
+            Self::InvalidResponse { message, .. } => write!(f, "Invalid response: {message}"),
+            Self::InvalidConfig { message, .. } => {
+                write!(f, "Invalid client configuration: {message}")
+            }
+            Self::EmptyBatch => f.write_str("send_batch needs at least one envelope"),
+            Self::Manifest { url, message, .. } => {
+                write!(f, "Failed to get manifest from {url}: {message}")
+            }
+        }
+    }
+}
+
+impl Error for ClientError {
+    /// The underlying error itself (hyper-util, hyper, I/O, TLS, JSON, the cache's fetch
+    /// error), or the last attempt's error of a deadline error.
+    fn source(&self) -> Option<&(dyn Error + 'static)> {
+        match self {
+            Self::DeadlineExceeded { last_error, .. } => {
+                last_error.as_deref().map(|e| e as &(dyn Error + 'static))
+            }
+            _ => self.error_source().map(|s| {
+                let source: &(dyn Error + 'static) = s.get();
+                source
+            }),
+        }
+    }
 }
 
 impl ClientError {
     pub(crate) fn invalid_config(message: impl Into<String>) -> Self {
         Self::InvalidConfig {
             message: message.into(),
+            source: None,
         }
     }
 
     pub(crate) fn invalid_response(message: impl Into<String>) -> Self {
         Self::InvalidResponse {
             message: message.into(),
+            source: None,
+        }
+    }
+
+    pub(crate) fn invalid_url(url: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self::InvalidUrl {
+            url: url.into(),
+            reason: reason.into(),
+            source: None,
         }
     }
 
@@ -157,7 +257,30 @@ impl ClientError {
             message: message.into(),
             status: None,
             retry_after: None,
+            source: None,
         }
+    }
+
+    pub(crate) fn manifest(url: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::Manifest {
+            url: url.into(),
+            message: message.into(),
+            source: None,
+        }
+    }
+
+    /// The same error with `cause` as its source (variants without a source are returned
+    /// unchanged).
+    pub(crate) fn caused_by(mut self, cause: ErrorSource) -> Self {
+        match &mut self {
+            Self::Connection { source, .. }
+            | Self::InvalidUrl { source, .. }
+            | Self::InvalidResponse { source, .. }
+            | Self::InvalidConfig { source, .. }
+            | Self::Manifest { source, .. } => *source = Some(cause),
+            _ => {}
+        }
+        self
     }
 
     /// `HTTP error <status>: <≤200 characters of the body>`.
@@ -168,37 +291,33 @@ impl ClientError {
             message: format!("HTTP error {status}: {excerpt}"),
             status: Some(status),
             retry_after: None,
+            source: None,
         }
     }
 
     /// An HTTP error carrying the server's `Retry-After`; `cap` is given when the hint is
     /// why the send stopped (it is longer than `max_retry_after`).
-    pub(crate) fn with_retry_after(self, hint: Duration, cap: Option<Duration>) -> Self {
-        match self {
-            Self::Connection {
-                mut message,
-                status,
-                ..
-            } => {
+    pub(crate) fn with_retry_after(mut self, hint: Duration, cap: Option<Duration>) -> Self {
+        if let Self::Connection {
+            message,
+            retry_after,
+            ..
+        } = &mut self
+        {
+            message.push_str(&format!(
+                " (the server asked to retry after {}s",
+                format_secs(hint)
+            ));
+            if let Some(cap) = cap {
                 message.push_str(&format!(
-                    " (the server asked to retry after {}s",
-                    format_secs(hint)
+                    ", longer than max_retry_after {}s: not retried",
+                    format_secs(cap)
                 ));
-                if let Some(cap) = cap {
-                    message.push_str(&format!(
-                        ", longer than max_retry_after {}s: not retried",
-                        format_secs(cap)
-                    ));
-                }
-                message.push(')');
-                Self::Connection {
-                    message,
-                    status,
-                    retry_after: Some(hint),
-                }
             }
-            other => other,
+            message.push(')');
+            *retry_after = Some(hint);
         }
+        self
     }
 
     pub(crate) fn remote(code: i32, message: impl Into<String>, data: Option<Value>) -> Self {
@@ -209,10 +328,14 @@ impl ClientError {
         }
     }
 
-    /// The HTTP status the server answered, for [`Connection`](Self::Connection) errors.
-    pub fn status(&self) -> Option<u16> {
+    /// The shared underlying error of the variants that keep one.
+    fn error_source(&self) -> Option<&ErrorSource> {
         match self {
-            Self::Connection { status, .. } => *status,
+            Self::Connection { source, .. }
+            | Self::InvalidUrl { source, .. }
+            | Self::InvalidResponse { source, .. }
+            | Self::InvalidConfig { source, .. }
+            | Self::Manifest { source, .. } => source.as_ref(),
             _ => None,
         }
     }

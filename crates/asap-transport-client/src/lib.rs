@@ -6,7 +6,10 @@
 //!   [`send_batch`](AsapClient::send_batch), [`get_manifest`](AsapClient::get_manifest).
 //! - [`ClientConfig`]: every setting and its default (table below).
 //! - [`ClientError`]: connection, timeout, deadline, remote (JSON-RPC), circuit-open,
-//!   pool-timeout and configuration errors.
+//!   pool-timeout and configuration errors, with queries such as
+//!   [`is_connect`](ClientError::is_connect) and [`is_timeout`](ClientError::is_timeout);
+//!   the underlying hyper, I/O or TLS error is its [`source`](std::error::Error::source)
+//!   ([`ErrorSource`]).
 //! - [`BreakerConfig`] / [`BreakerState`]: the per-base-URL circuit breaker.
 //! - [`Backoff`]: the retry delays.
 //!
@@ -140,7 +143,7 @@ pub use batch::BatchMode;
 pub use breaker::{BreakerConfig, BreakerState};
 pub use client::{AsapClient, AsapClientBuilder};
 pub use config::{ClientConfig, ClientConfigBuilder, ENV_POOL_CONNECTIONS, ENV_POOL_MAXSIZE};
-pub use error::ClientError;
+pub use error::{ClientError, ErrorSource};
 pub use manifest::HttpManifestFetcher;
 pub use service::ResponseFuture;
 

@@ -9,7 +9,7 @@ use http::StatusCode;
 use http::header::ETAG;
 
 use crate::client::AsapClient;
-use crate::error::ClientError;
+use crate::error::{ClientError, ErrorSource};
 use crate::transport::AttemptError;
 use crate::url::parse_secure_uri;
 
@@ -45,9 +45,9 @@ impl HttpManifestFetcher {
             .execute(request, self.timeout())
             .await
             .map_err(|error| match error {
-                AttemptError::Connect(message) => FetchError::connection(message),
+                AttemptError::Connect(message, _) => FetchError::connection(message),
                 AttemptError::Timeout(after) => FetchError::timeout(after),
-                AttemptError::Invalid(message) => FetchError::invalid_manifest(message),
+                AttemptError::Invalid(message, _) => FetchError::invalid_manifest(message),
                 AttemptError::Pool(error) => FetchError::new(error.to_string()),
             })?;
         if reply.status == StatusCode::NOT_MODIFIED {
@@ -136,10 +136,9 @@ fn fetch_error(url: &str, error: FetchError) -> ClientError {
             message: format!("HTTP error {status}: {message}"),
             status: Some(status),
             retry_after: None,
+            source: None,
         },
-        other => ClientError::Manifest {
-            url: crate::url::mask_credentials(url),
-            message: other.to_string(),
-        },
+        other => ClientError::manifest(crate::url::mask_credentials(url), other.to_string())
+            .caused_by(ErrorSource::new(other)),
     }
 }

@@ -5,7 +5,7 @@ use asap_model::Envelope;
 use asap_model::error::rpc;
 use serde_json::Value;
 
-use crate::error::ClientError;
+use crate::error::{ClientError, ErrorSource};
 
 /// A 2xx/3xx body → the response envelope or the remote error.
 pub(crate) fn interpret(body: &[u8]) -> Result<Envelope, ClientError> {
@@ -54,6 +54,7 @@ fn interpret_leniently(body: &[u8]) -> Result<Envelope, ClientError> {
         )),
         Some(envelope) => serde_json::from_value(envelope.clone()).map_err(|e| {
             ClientError::invalid_response(format!("invalid envelope in response: {e}"))
+                .caused_by(ErrorSource::new(e))
         }),
     }
 }

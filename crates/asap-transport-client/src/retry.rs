@@ -103,7 +103,7 @@ impl Inner {
                     continue;
                 }
                 Ok(reply) => self.judge_reply(&reply, attempt, last, &mut hint),
-                Err(error @ (AttemptError::Connect(_) | AttemptError::Timeout(_))) => {
+                Err(error @ (AttemptError::Connect(..) | AttemptError::Timeout(_))) => {
                     ControlFlow::Continue(Retry {
                         delay: self.backoff.delay(attempt),
                         error: error.into_client_error(),

@@ -13,7 +13,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 
 use crate::config::ClientConfig;
-use crate::error::ClientError;
+use crate::error::{ClientError, ErrorSource, chain_text};
 use crate::pool::HostSlots;
 
 /// The connector under the hyper client: plain TCP, wrapped in rustls for `https://` when
@@ -40,23 +40,35 @@ pub(crate) struct HttpReply {
 /// Why an attempt produced no [`HttpReply`].
 #[derive(Debug)]
 pub(crate) enum AttemptError {
-    /// Connecting, writing or reading failed (retryable).
-    Connect(String),
+    /// Connecting, writing or reading failed (retryable): the message names the causes.
+    Connect(String, ErrorSource),
     /// The attempt timed out (retryable).
     Timeout(Duration),
     /// No request slot (not retried).
     Pool(ClientError),
     /// The body could not be read as a response (too large, bad compression; not retried).
-    Invalid(String),
+    Invalid(String, Option<ErrorSource>),
 }
 
 impl AttemptError {
+    /// A connect, write or read failure, with `context` and the causes in its message.
+    fn connect(context: &str, error: Box<dyn std::error::Error + Send + Sync>) -> Self {
+        let message = format!("{context}: {}", chain_text(&*error));
+        Self::Connect(message, ErrorSource::new(error))
+    }
+
     pub(crate) fn into_client_error(self) -> ClientError {
         match self {
-            Self::Connect(message) => ClientError::connection(message),
+            Self::Connect(message, source) => ClientError::connection(message).caused_by(source),
             Self::Timeout(after) => ClientError::Timeout { after },
             Self::Pool(error) => error,
-            Self::Invalid(message) => ClientError::invalid_response(message),
+            Self::Invalid(message, source) => {
+                let error = ClientError::invalid_response(message);
+                match source {
+                    Some(source) => error.caused_by(source),
+                    None => error,
+                }
+            }
         }
     }
 }
@@ -100,10 +112,10 @@ impl Transport {
 
         let authorization = bearer_token
             .map(|token| {
-                let mut value =
-                    HeaderValue::from_str(&format!("Bearer {token}")).map_err(|_| {
-                        ClientError::invalid_config("bearer token is not a valid header value")
-                    })?;
+                let mut value = HeaderValue::from_str(&format!("Bearer {token}")).map_err(|e| {
+                    ClientError::invalid_config("bearer token is not a valid header value")
+                        .caused_by(ErrorSource::new(e))
+                })?;
                 value.set_sensitive(true);
                 Ok::<_, ClientError>(value)
             })
@@ -193,22 +205,17 @@ impl Transport {
             .client
             .request(request)
             .await
-            .map_err(|e| AttemptError::Connect(format!("Connection error: {}", chain(&e))))?;
+            .map_err(|e| AttemptError::connect("Connection error", Box::new(e)))?;
         let (parts, body) = response.into_parts();
         let raw = Limited::new(body, self.max_response_size)
             .collect()
             .await
             .map_err(|e| {
                 if e.downcast_ref::<LengthLimitError>().is_some() {
-                    AttemptError::Invalid(format!(
-                        "response body exceeds {} bytes",
-                        self.max_response_size
-                    ))
+                    let message = format!("response body exceeds {} bytes", self.max_response_size);
+                    AttemptError::Invalid(message, Some(ErrorSource::new(e)))
                 } else {
-                    AttemptError::Connect(format!(
-                        "Connection error while reading the response: {}",
-                        chain(e.as_ref())
-                    ))
+                    AttemptError::connect("Connection error while reading the response", e)
                 }
             })?
             .to_bytes();
@@ -221,9 +228,10 @@ impl Transport {
                     .ok()
                     .and_then(|v| Encoding::from_content_encoding(v).ok())
                     .ok_or_else(|| {
-                        AttemptError::Invalid(format!(
-                            "unsupported response Content-Encoding {value:?}"
-                        ))
+                        AttemptError::Invalid(
+                            format!("unsupported response Content-Encoding {value:?}"),
+                            None,
+                        )
                     })
             })
             .transpose()?
@@ -235,7 +243,8 @@ impl Transport {
                 .await
                 .map(Bytes::from)
                 .map_err(|e| {
-                    AttemptError::Invalid(format!("cannot decode {encoding} response: {e}"))
+                    let message = format!("cannot decode {encoding} response: {e}");
+                    AttemptError::Invalid(message, Some(ErrorSource::new(e)))
                 })?
         };
         Ok(HttpReply {
@@ -262,7 +271,10 @@ fn connector(
         }
         None => builder
             .with_provider_and_webpki_roots(rustls::crypto::ring::default_provider())
-            .map_err(|e| ClientError::invalid_config(format!("TLS setup failed: {e}")))?,
+            .map_err(|e| {
+                ClientError::invalid_config(format!("TLS setup failed: {e}"))
+                    .caused_by(ErrorSource::new(e))
+            })?,
     }
     .https_or_http();
     Ok(if config.http2_prior_knowledge {
@@ -289,19 +301,4 @@ pub(crate) fn host_key(uri: &Uri) -> String {
         _ => 80,
     });
     format!("{host}:{port}")
-}
-
-/// An error and its sources, `: `-separated.
-fn chain(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    text
 }

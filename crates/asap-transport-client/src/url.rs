@@ -3,7 +3,7 @@
 use http::Uri;
 
 use crate::LOG_TARGET;
-use crate::error::ClientError;
+use crate::error::{ClientError, ErrorSource};
 
 /// Path of the JSON-RPC endpoint under the base URL.
 pub(crate) const RPC_PATH: &str = "/asap";
@@ -29,10 +29,10 @@ impl BaseUrl {
         let uri = parse_secure_uri(&base, require_https)?;
         let masked = mask_credentials(&base);
         if uri.query().is_some() {
-            return Err(ClientError::InvalidUrl {
-                url: masked,
-                reason: "the base URL must not have a query".into(),
-            });
+            return Err(ClientError::invalid_url(
+                masked,
+                "the base URL must not have a query",
+            ));
         }
         if require_https && uri.scheme_str() == Some("http") {
             tracing::warn!(
@@ -63,9 +63,9 @@ impl BaseUrl {
 
 fn join(base: &str, path: &str) -> Result<Uri, ClientError> {
     let joined = format!("{base}{path}");
-    joined.parse::<Uri>().map_err(|e| ClientError::InvalidUrl {
-        url: mask_credentials(&joined),
-        reason: e.to_string(),
+    joined.parse::<Uri>().map_err(|e| {
+        ClientError::invalid_url(mask_credentials(&joined), e.to_string())
+            .caused_by(ErrorSource::new(e))
     })
 }
 
@@ -84,23 +84,20 @@ pub(crate) fn parse_secure_uri(url: &str, require_https: bool) -> Result<Uri, Cl
     }
     #[cfg(not(feature = "rustls"))]
     if uri.scheme_str() == Some("https") {
-        return Err(ClientError::InvalidUrl {
-            url: mask_credentials(url),
-            reason: "https needs the `rustls` feature of asap-transport-client".into(),
-        });
+        return Err(ClientError::invalid_url(
+            mask_credentials(url),
+            "https needs the `rustls` feature of asap-transport-client",
+        ));
     }
     Ok(uri)
 }
 
 /// Parses an absolute `http`/`https` URL with a host.
 pub(crate) fn parse_http_uri(url: &str) -> Result<Uri, ClientError> {
-    let invalid = |reason: &str| ClientError::InvalidUrl {
-        url: mask_credentials(url),
-        reason: reason.to_owned(),
-    };
-    let uri: Uri = url
-        .parse()
-        .map_err(|e: http::uri::InvalidUri| invalid(&e.to_string()))?;
+    let invalid = |reason: &str| ClientError::invalid_url(mask_credentials(url), reason);
+    let uri: Uri = url.parse().map_err(|e: http::uri::InvalidUri| {
+        invalid(&e.to_string()).caused_by(ErrorSource::new(e))
+    })?;
     match uri.scheme_str() {
         Some("http") | Some("https") => {}
         Some(_) => return Err(invalid("only http and https URLs are supported")),

@@ -412,6 +412,14 @@ async fn untrusted_certificate_is_a_connection_error() {
         ),
         other => panic!("expected a connection error, got {other:?}"),
     }
+    // A failed handshake is a connect error, with rustls' own error among its sources.
+    assert!(error.is_connect(), "{error:?}");
+    let rustls_error = std::iter::successors(std::error::Error::source(&error), |&e| e.source())
+        .find_map(find_rustls_error);
+    assert!(
+        matches!(rustls_error, Some(rustls::Error::InvalidCertificate(_))),
+        "{error:?}"
+    );
 
     let error = bounded(client.get_manifest()).await.unwrap_err();
     assert!(
@@ -464,4 +472,16 @@ fn require_https_default_allows_https_to_any_host() {
         matches!(error, ClientError::InsecureUrl { .. }),
         "{error:?}"
     );
+}
+
+/// The rustls error in `error`, looking inside I/O errors (whose `source` skips the error
+/// they wrap).
+fn find_rustls_error<'a>(
+    error: &'a (dyn std::error::Error + 'static),
+) -> Option<&'a rustls::Error> {
+    if let Some(tls) = error.downcast_ref::<rustls::Error>() {
+        return Some(tls);
+    }
+    let inner = error.downcast_ref::<std::io::Error>()?.get_ref()?;
+    find_rustls_error(inner)
 }

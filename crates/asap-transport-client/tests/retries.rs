@@ -74,6 +74,7 @@ async fn max_retries_counts_total_attempts() {
             message,
             status,
             retry_after,
+            ..
         } => {
             assert_eq!(*status, Some(503));
             assert_eq!(*retry_after, None);
