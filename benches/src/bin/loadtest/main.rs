@@ -19,6 +19,7 @@
 
 mod client;
 mod generator;
+mod pinning;
 mod report;
 mod request;
 mod servers;
@@ -60,6 +61,10 @@ struct Args {
     /// Use the built-in closed-loop generator instead of wrk.
     #[arg(long)]
     builtin_closed_loop: bool,
+    /// Leave one-worker servers and the load generator unpinned (by default, with two or
+    /// more CPUs, they run on CPUs 0 and 1 respectively).
+    #[arg(long)]
+    no_pin: bool,
     /// Runtime threads of the built-in generators.
     #[arg(long, default_value_t = 2)]
     client_threads: usize,
@@ -286,6 +291,8 @@ pub(crate) struct Results {
     pub(crate) commit: String,
     pub(crate) machine: serde_json::Value,
     pub(crate) closed_generator: String,
+    /// How the closed-loop matrix placed servers and generator on CPUs.
+    pub(crate) pinning: String,
     pub(crate) open_generator: String,
     pub(crate) body_bytes: usize,
     pub(crate) matrix: Vec<Cell>,
@@ -457,7 +464,13 @@ impl ClosedLoop {
         let addr = server.addr;
         match self {
             ClosedLoop::Wrk(wrk) => {
-                let out = wrk.run(addr, server.workers.unwrap_or(1), conns, time)?;
+                let out = wrk.run(
+                    addr,
+                    server.workers.unwrap_or(1),
+                    conns,
+                    time,
+                    server.pinned,
+                )?;
                 Ok(Run {
                     rate: out.rate(),
                     requests: out.requests,
@@ -499,6 +512,8 @@ struct Harness {
     body: Vec<u8>,
     client_threads: usize,
     fixed_key: bool,
+    /// Pin one-worker servers and the reference to [`pinning::SERVER_CPU`] in the matrix.
+    pin: bool,
     forced_kills: Vec<String>,
 }
 
@@ -506,6 +521,18 @@ impl Harness {
     fn start(&self, kind: Kind, workers: Option<usize>) -> Result<Server> {
         eprintln!("starting {}", servers::label(kind, workers));
         Server::start(kind, workers, &self.programs, &self.body)
+    }
+
+    /// [`Harness::start`], then pinned to its own CPU when it has one worker (or is the
+    /// single-process reference) and pinning is on.
+    fn start_for_matrix(&self, kind: Kind, workers: Option<usize>) -> Result<Server> {
+        let mut server = self.start(kind, workers)?;
+        if self.pin && (workers == Some(1) || kind == Kind::Reference) {
+            let pid = server.pid().context("server has no pid")?;
+            pinning::pin_process(pid, pinning::SERVER_CPU)?;
+            server.pinned = true;
+        }
+        Ok(server)
     }
 
     fn stop(&mut self, mut server: Server) -> Result<()> {
@@ -524,7 +551,7 @@ impl Harness {
         let mut running = Vec::new();
         for &workers in &plan.workers {
             for kind in [Kind::RawHyper, Kind::AxumEcho, Kind::ActixEcho, Kind::Asap] {
-                running.push(self.start(kind, Some(workers))?);
+                running.push(self.start_for_matrix(kind, Some(workers))?);
             }
         }
         let mut cells: Vec<Cell> = Vec::new();
@@ -573,7 +600,7 @@ impl Harness {
             self.stop(server)?;
         }
         if with_reference {
-            let server = self.start(Kind::Reference, None)?;
+            let server = self.start_for_matrix(Kind::Reference, None)?;
             let request = self.request(server.addr)?;
             closed.run(&server, &request, 16, plan.warmup)?;
             for &connections in &plan.connections {
@@ -938,12 +965,23 @@ fn main() -> Result<()> {
         );
     }
     let mut loadavg_marks = vec![("start".to_owned(), loadavg())];
+    let pin = !args.no_pin && matches!(closed, ClosedLoop::Wrk(_)) && pinning::available();
+    let pinning = if pin {
+        format!(
+            "one-worker servers and the reference on CPU {}, wrk on CPU {} while it drives them (taskset); two-worker servers and their wrk unpinned",
+            pinning::SERVER_CPU,
+            pinning::LOAD_CPU
+        )
+    } else {
+        "none (one CPU, no taskset, the built-in generator, or --no-pin)".to_owned()
+    };
     let mut harness = Harness {
         plan: plan.clone(),
         programs,
         body: body.clone(),
         client_threads: args.client_threads,
         fixed_key: args.fixed_key,
+        pin,
         forced_kills: Vec::new(),
     };
 
@@ -986,6 +1024,7 @@ fn main() -> Result<()> {
         commit: commit(),
         machine: machine(),
         closed_generator,
+        pinning,
         open_generator: format!(
             "built-in (loadtest: tokio {} threads, HTTP/1.1 keep-alive, latency from the scheduled send time)",
             args.client_threads

@@ -263,6 +263,7 @@ pub(crate) fn json(results: &Results) -> Value {
         "nofile_limit": results.nofile_limit,
         "generators": {
             "closed_loop": results.closed_generator,
+            "pinning": results.pinning,
             "open_loop": results.open_generator,
         },
         "request": {
@@ -325,6 +326,7 @@ pub(crate) fn markdown(results: &Results, svg_name: &str) -> String {
         .collect();
     let _ = writeln!(md, "- Load average (1/5/15 min): {}.", loads.join("; "));
     let _ = writeln!(md, "- Closed loop: {}.", results.closed_generator);
+    let _ = writeln!(md, "- CPU pinning: {}.", results.pinning);
     let _ = writeln!(md, "- Open loop: {}.", results.open_generator);
     let _ = writeln!(
         md,

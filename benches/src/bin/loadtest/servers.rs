@@ -78,6 +78,9 @@ pub(crate) struct Server {
     pub(crate) kind: Kind,
     pub(crate) workers: Option<usize>,
     pub(crate) addr: SocketAddr,
+    /// Pinned to [`crate::pinning::SERVER_CPU`]; its load generator then runs on
+    /// [`crate::pinning::LOAD_CPU`].
+    pub(crate) pinned: bool,
     child: Option<Child>,
     log: PathBuf,
 }
@@ -150,6 +153,7 @@ impl Server {
             kind,
             workers,
             addr,
+            pinned: false,
             child: Some(child),
             log,
         };

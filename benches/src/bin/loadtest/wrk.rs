@@ -81,20 +81,26 @@ impl Wrk {
 
     /// One run of `duration` with `connections` against `http://addr/asap`, whose server
     /// has `server_threads` runtime workers. The program is killed if it has not finished
-    /// 15 s after `duration`.
+    /// 15 s after `duration`. With `pinned`, wrk runs on [`crate::pinning::LOAD_CPU`] only.
     pub(crate) fn run(
         &self,
         addr: SocketAddr,
         server_threads: usize,
         connections: usize,
         duration: Duration,
+        pinned: bool,
     ) -> Result<WrkOutput> {
         let threads = self
             .threads
             .unwrap_or(server_threads)
             .clamp(1, connections.max(1));
         let url = format!("http://{addr}/asap");
-        let mut child = Command::new(&self.program)
+        let mut command = if pinned {
+            crate::pinning::command_on(crate::pinning::LOAD_CPU, &self.program)
+        } else {
+            Command::new(&self.program)
+        };
+        let mut child = command
             .arg(format!("-t{threads}"))
             .arg(format!("-c{connections}"))
             .arg(format!("-d{}s", whole_seconds(duration)))
