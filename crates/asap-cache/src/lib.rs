@@ -98,7 +98,7 @@ pub use cache::ManifestCache;
 pub use config::{
     CacheConfig, CacheConfigBuilder, DEFAULT_MAX_ENTRIES, DEFAULT_REVALIDATION_WINDOW, DEFAULT_TTL,
 };
-pub use error::FetchError;
+pub use error::{FetchError, FetchSource};
 pub use fetch::{Fetched, ManifestFetcher};
 pub use stats::CacheStats;
 pub use store::{FileStore, PersistentStore, StoredEntry};

@@ -38,17 +38,25 @@ impl HttpManifestFetcher {
     ) -> Result<Fetched, FetchError> {
         let inner = &*self.client.inner;
         let uri = parse_secure_uri(url, inner.config.require_https)
-            .map_err(|e| FetchError::new(e.to_string()))?;
+            .map_err(|e| FetchError::new(e.to_string()).with_source(e))?;
         let request = inner.transport.get(&uri, if_none_match);
         let reply = inner
             .transport
             .execute(request, self.timeout())
             .await
             .map_err(|error| match error {
-                AttemptError::Connect(message, _) => FetchError::connection(message),
+                AttemptError::Connect(message, source) => {
+                    FetchError::connection(message).with_shared_source(source.shared())
+                }
                 AttemptError::Timeout(after) => FetchError::timeout(after),
-                AttemptError::Invalid(message, _) => FetchError::invalid_manifest(message),
-                AttemptError::Pool(error) => FetchError::new(error.to_string()),
+                AttemptError::Invalid(message, source) => {
+                    let error = FetchError::invalid_manifest(message);
+                    match source {
+                        Some(source) => error.with_shared_source(source.shared()),
+                        None => error,
+                    }
+                }
+                AttemptError::Pool(error) => FetchError::new(error.to_string()).with_source(error),
             })?;
         if reply.status == StatusCode::NOT_MODIFIED {
             return Ok(Fetched::NotModified);
@@ -59,10 +67,10 @@ impl HttpManifestFetcher {
             return Err(FetchError::status(reply.status.as_u16(), excerpt));
         }
         let manifest: Manifest = serde_json::from_slice(&reply.body)
-            .map_err(|e| FetchError::invalid_manifest(e.to_string()))?;
+            .map_err(|e| FetchError::invalid_manifest(e.to_string()).with_source(e))?;
         manifest
             .validate()
-            .map_err(|e| FetchError::invalid_manifest(e.to_string()))?;
+            .map_err(|e| FetchError::invalid_manifest(e.to_string()).with_source(e))?;
         let etag = reply
             .headers
             .get(ETAG)
@@ -126,11 +134,18 @@ impl AsapClient {
     }
 }
 
-/// Connection failures and timeouts keep their kind; everything else is
-/// [`ClientError::Manifest`].
+/// Connection failures and timeouts keep their kind (and a connection failure its
+/// underlying error, so `is_connect` holds); everything else is [`ClientError::Manifest`]
+/// with the [`FetchError`] as its source.
 fn fetch_error(url: &str, error: FetchError) -> ClientError {
     match error {
-        FetchError::Connection { message } => ClientError::connection(message),
+        FetchError::Connection {
+            message,
+            source: Some(source),
+            ..
+        } => ClientError::connection(message)
+            .caused_by(ErrorSource::from_shared(source.shared().clone())),
+        FetchError::Connection { message, .. } => ClientError::connection(message),
         FetchError::Timeout { after } => ClientError::Timeout { after },
         FetchError::Status { status, message } => ClientError::Connection {
             message: format!("HTTP error {status}: {message}"),

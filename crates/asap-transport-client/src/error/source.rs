@@ -38,6 +38,18 @@ impl ErrorSource {
         Self(Arc::from(error.into()))
     }
 
+    /// Keeps an error that is already shared (the cache's
+    /// [`FetchSource`](asap_cache::FetchSource)) without wrapping it again.
+    pub(crate) fn from_shared(error: Arc<dyn Error + Send + Sync + 'static>) -> Self {
+        Self(error)
+    }
+
+    /// The shared error, to hand on without copying (to the cache's
+    /// [`FetchError`](asap_cache::FetchError)).
+    pub(crate) fn shared(&self) -> Arc<dyn Error + Send + Sync + 'static> {
+        Arc::clone(&self.0)
+    }
+
     /// The underlying error.
     pub fn get(&self) -> &(dyn Error + Send + Sync + 'static) {
         &*self.0
