@@ -19,6 +19,7 @@
 #![deny(missing_docs)]
 
 pub mod echo;
+pub mod envelopes;
 
 use asap_codec::rpc::{Id, decode_request};
 use asap_model::Envelope;

@@ -50,6 +50,27 @@ async fn identity_always_works() {
     );
 }
 
+#[cfg(not(feature = "zstd"))]
+#[tokio::test]
+async fn asap_zstd_disabled() {
+    // Without the feature the coding is an unknown one: 415 with the usual `Supported:` list.
+    let err = Encoding::from_content_encoding("asap-zstd-v1").unwrap_err();
+    assert_eq!(err.encoding(), "asap-zstd-v1");
+    assert!(!Encoding::AsapZstd.is_supported());
+    #[cfg(all(feature = "gzip", feature = "br"))]
+    assert_eq!(
+        err.to_string(),
+        "Unsupported Content-Encoding: asap-zstd-v1. Supported: br, gzip"
+    );
+    assert!(!asap_codec::compression::peer_encodings().contains(&Encoding::AsapZstd));
+    assert!(
+        decompress_slice(Encoding::AsapZstd, b"data", 100)
+            .await
+            .is_err()
+    );
+    assert!(compress(Encoding::AsapZstd, b"data").await.is_err());
+}
+
 #[cfg(not(feature = "gzip"))]
 #[tokio::test]
 async fn gzip_disabled() {

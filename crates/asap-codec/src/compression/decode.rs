@@ -11,7 +11,7 @@ use std::task::{Context, Poll};
 use async_compression::tokio::bufread::BrotliDecoder;
 #[cfg(feature = "gzip")]
 use async_compression::tokio::bufread::GzipDecoder;
-#[cfg(any(feature = "gzip", feature = "br"))]
+#[cfg(any(feature = "gzip", feature = "br", feature = "zstd"))]
 use tokio::io::AsyncBufReadExt;
 use tokio::io::{AsyncBufRead, AsyncRead, AsyncReadExt, ReadBuf};
 
@@ -56,9 +56,9 @@ pub enum DecompressError {
         limit: usize,
     },
 
-    /// The body is not valid data for its encoding: corrupt or truncated gzip/brotli, a bad
-    /// CRC, or bytes after the end of the compressed data (see [`decompress_limited`] for the
-    /// exact trailing-data rules).
+    /// The body is not valid data for its encoding: corrupt or truncated gzip/brotli/zstd, a
+    /// bad CRC, a zstd frame made with another dictionary, or bytes after the end of the
+    /// compressed data (see [`decompress_limited`] for the exact trailing-data rules).
     #[error("Invalid compressed data: {reason}")]
     Invalid {
         /// The decoder's description of the problem.
@@ -86,8 +86,9 @@ pub enum DecompressError {
 /// rejected). [`Encoding::Identity`] copies the bytes through with the same limit.
 ///
 /// Memory use is therefore bounded by `limit + 1` bytes of output plus the decoder's state:
-/// about 32 KiB for gzip, and for brotli a ring buffer sized from the stream's window and
-/// metablock headers, at most 16 MiB (briefly 1.5× that while it grows).
+/// about 32 KiB for gzip, for brotli a ring buffer sized from the stream's window and
+/// metablock headers, at most 16 MiB (briefly 1.5× that while it grows), and for zstd a
+/// window of at most 8 MiB plus the dictionary, which is shared by the whole process.
 ///
 /// Decoding rules, chosen to match the reference server (Python `gzip.decompress` /
 /// `brotli.decompress`):
@@ -98,6 +99,11 @@ pub enum DecompressError {
 ///   body.
 /// * **brotli**: exactly one standard (RFC 7932) stream; bytes after its end, an empty body
 ///   and large-window streams are [`DecompressError::Invalid`].
+/// * **`asap-zstd-v1`** (feature `zstd`): exactly one zstd frame whose header names the ASAP
+///   dictionary (`ASAP_ZSTD_DICTIONARY_ID`); another
+///   dictionary id, no dictionary id, skippable or legacy frames, bytes after the frame, an
+///   empty body and windows above 2^`ZSTD_WINDOW_LOG_MAX`
+///   bytes are [`DecompressError::Invalid`].
 ///
 /// Errors of `reader` itself are reported as [`DecompressError::Io`]. Pass `&mut reader` to
 /// keep the reader (e.g. to see how much input was left unread after an error).
@@ -211,7 +217,9 @@ where
         Encoding::Gzip => gunzip(&mut source, &mut out).await?,
         #[cfg(feature = "br")]
         Encoding::Brotli => unbrotli(&mut source, &mut out).await?,
-        #[cfg(not(all(feature = "gzip", feature = "br")))]
+        #[cfg(feature = "zstd")]
+        Encoding::AsapZstd => super::zstd::decompress(&mut source, &mut out).await?,
+        #[cfg(not(all(feature = "gzip", feature = "br", feature = "zstd")))]
         _ => return Err(UnsupportedEncoding::new(encoding.as_str()).into()),
     }
     Ok(out.buf)
@@ -293,8 +301,8 @@ where
 }
 
 /// Whether `source` has no more bytes.
-#[cfg(any(feature = "gzip", feature = "br"))]
-async fn at_end<R>(source: &mut Source<R>) -> Result<bool, DecompressError>
+#[cfg(any(feature = "gzip", feature = "br", feature = "zstd"))]
+pub(super) async fn at_end<R>(source: &mut Source<R>) -> Result<bool, DecompressError>
 where
     R: AsyncBufRead + Unpin,
 {
@@ -313,12 +321,12 @@ enum Stop {
 
 /// The size-capped output buffer.
 #[derive(Debug)]
-struct Output {
-    buf: Vec<u8>,
-    limit: usize,
+pub(super) struct Output {
+    pub(super) buf: Vec<u8>,
+    pub(super) limit: usize,
     /// `limit + 1`: the most bytes ever stored, enough to know the limit was exceeded.
     max_len: usize,
-    budget: Budget,
+    pub(super) budget: Budget,
 }
 
 impl Output {
@@ -373,6 +381,26 @@ impl Output {
         self.buf.reserve_exact(target - len);
     }
 
+    /// Makes room for more output like [`reserve`](Self::reserve); `false` when the buffer
+    /// already holds `limit + 1` bytes.
+    #[cfg(feature = "zstd")]
+    pub(super) fn reserve_within_limit(&mut self) -> bool {
+        if self.buf.len() >= self.max_len {
+            return false;
+        }
+        self.reserve();
+        true
+    }
+
+    /// The error for output past the limit.
+    #[cfg(feature = "zstd")]
+    pub(super) fn too_large(&self) -> DecompressError {
+        DecompressError::TooLarge {
+            produced: self.buf.len(),
+            limit: self.limit,
+        }
+    }
+
     fn error<R>(&self, stop: Stop, source: &Source<R>) -> DecompressError {
         match stop {
             Stop::Overflow => DecompressError::TooLarge {
@@ -390,9 +418,9 @@ impl Output {
 /// Wraps the caller's reader and remembers whether it failed, so that an error surfacing from a
 /// decoder can be told apart (reader failure vs. corrupt data).
 #[derive(Debug)]
-struct Source<R> {
+pub(super) struct Source<R> {
     inner: R,
-    failed: bool,
+    pub(super) failed: bool,
 }
 
 impl<R> Source<R> {

@@ -14,7 +14,7 @@ use tokio::io::{AsyncRead, AsyncReadExt};
 #[cfg(any(feature = "gzip", feature = "br"))]
 use super::coop::Budget;
 use super::encoding::Encoding;
-#[cfg(not(all(feature = "gzip", feature = "br")))]
+#[cfg(not(all(feature = "gzip", feature = "br", feature = "zstd")))]
 use super::encoding::UnsupportedEncoding;
 
 /// Bodies smaller than this many bytes are sent uncompressed (spec §12.1/§12.4: 1024).
@@ -45,7 +45,8 @@ pub const fn should_compress(len: usize, threshold: usize) -> bool {
     len >= threshold
 }
 
-/// Compresses `data` with `encoding` ([`GZIP_LEVEL`], [`BROTLI_QUALITY`]).
+/// Compresses `data` with `encoding` ([`GZIP_LEVEL`], [`BROTLI_QUALITY`], and for
+/// [`Encoding::AsapZstd`] `ZSTD_LEVEL` with the ASAP dictionary).
 ///
 /// [`Encoding::Identity`] returns a copy of `data`. An encoding whose crate feature is off
 /// fails with [`io::ErrorKind::Unsupported`] wrapping an
@@ -82,7 +83,9 @@ pub async fn compress(encoding: Encoding, data: &[u8]) -> io::Result<Vec<u8>> {
             let quality = Level::Precise(BROTLI_QUALITY as i32);
             read_all(BrotliEncoder::with_quality(data, quality), data.len()).await
         }
-        #[cfg(not(all(feature = "gzip", feature = "br")))]
+        #[cfg(feature = "zstd")]
+        Encoding::AsapZstd => super::zstd::compress(data).await,
+        #[cfg(not(all(feature = "gzip", feature = "br", feature = "zstd")))]
         _ => Err(io::Error::new(
             io::ErrorKind::Unsupported,
             UnsupportedEncoding::new(encoding.as_str()),

@@ -29,6 +29,19 @@ pub enum Encoding {
     Gzip,
     /// `br`, Brotli (RFC 7932). Needs the `br` feature.
     Brotli,
+    /// `asap-zstd-v1`: one zstd frame (RFC 8878) made with the ASAP envelope dictionary shipped
+    /// in this crate (`asap_zstd_dictionary()`, id
+    /// `ASAP_ZSTD_DICTIONARY_ID`). Needs the `zstd` feature.
+    ///
+    /// A private coding of asap-rs peers, used only when both sides say so: a client lists it
+    /// in the `Accept-Encoding` of its requests ([`accept_encoding_header`]), a server lists
+    /// it in the `Accept-Encoding` of its responses to such requests (RFC 9110 §12.5.3), and
+    /// each side uses it only after the other has. It is not part of
+    /// [`supported_encodings`] (the codings every peer may use, and the `Supported:` list of
+    /// the 415 message), and `*` in `Accept-Encoding` does not select it.
+    ///
+    /// [`accept_encoding_header`]: super::accept_encoding_header
+    AsapZstd,
 }
 
 /// The compressed encodings compiled into this build, in order of preference (brotli first).
@@ -39,7 +52,18 @@ const SUPPORTED: &[Encoding] = &[
     Encoding::Gzip,
 ];
 
-/// The compressed encodings this build can encode and decode, most preferred first.
+/// The compressed encodings between asap-rs peers: `asap-zstd-v1` (with the `zstd` feature)
+/// first, then [`SUPPORTED`].
+const PEER: &[Encoding] = &[
+    #[cfg(feature = "zstd")]
+    Encoding::AsapZstd,
+    #[cfg(feature = "br")]
+    Encoding::Brotli,
+    #[cfg(feature = "gzip")]
+    Encoding::Gzip,
+];
+
+/// The compressed encodings this build offers every peer, most preferred first.
 ///
 /// With the default features this is `[Brotli, Gzip]`. [`Encoding::Identity`] is always
 /// supported and is not part of the list, which is the order of the `Supported:` list in the
@@ -55,13 +79,30 @@ pub fn supported_encodings() -> &'static [Encoding] {
     SUPPORTED
 }
 
+/// [`supported_encodings`] plus the codings private to asap-rs peers
+/// ([`Encoding::AsapZstd`] with the `zstd` feature), most preferred first: what a server
+/// passes to [`negotiate`](super::negotiate) to choose a response coding.
+///
+/// ```
+/// use asap_codec::compression::{peer_encodings, Encoding};
+///
+/// # #[cfg(all(feature = "gzip", feature = "br", feature = "zstd"))]
+/// assert_eq!(peer_encodings(), &[Encoding::AsapZstd, Encoding::Brotli, Encoding::Gzip]);
+/// # #[cfg(all(feature = "gzip", feature = "br", not(feature = "zstd")))]
+/// assert_eq!(peer_encodings(), &[Encoding::Brotli, Encoding::Gzip]);
+/// ```
+pub fn peer_encodings() -> &'static [Encoding] {
+    PEER
+}
+
 impl Encoding {
-    /// The HTTP token of this coding: `"identity"`, `"gzip"` or `"br"`.
+    /// The HTTP token of this coding: `"identity"`, `"gzip"`, `"br"` or `"asap-zstd-v1"`.
     pub const fn as_str(self) -> &'static str {
         match self {
             Self::Identity => "identity",
             Self::Gzip => "gzip",
             Self::Brotli => "br",
+            Self::AsapZstd => "asap-zstd-v1",
         }
     }
 
@@ -72,13 +113,14 @@ impl Encoding {
 
     /// Whether this build can encode and decode this coding.
     ///
-    /// `Identity` is always supported; `Gzip` needs the `gzip` feature and `Brotli` the `br`
-    /// feature.
+    /// `Identity` is always supported; `Gzip` needs the `gzip` feature, `Brotli` the `br`
+    /// feature and `AsapZstd` the `zstd` feature.
     pub const fn is_supported(self) -> bool {
         match self {
             Self::Identity => true,
             Self::Gzip => cfg!(feature = "gzip"),
             Self::Brotli => cfg!(feature = "br"),
+            Self::AsapZstd => cfg!(feature = "zstd"),
         }
     }
 
@@ -89,8 +131,9 @@ impl Encoding {
     ///
     /// * `""` and `"identity"` give [`Encoding::Identity`] (an absent header should be treated
     ///   as `""`);
-    /// * `"gzip"` gives [`Encoding::Gzip`] and `"br"` gives [`Encoding::Brotli`], when the
-    ///   matching crate feature is enabled;
+    /// * `"gzip"` gives [`Encoding::Gzip`], `"br"` gives [`Encoding::Brotli`] and
+    ///   `"asap-zstd-v1"` gives [`Encoding::AsapZstd`], when the matching crate feature is
+    ///   enabled;
     /// * anything else — `deflate`, `x-gzip`, lists such as `gzip, br`, or a coding whose
     ///   feature is disabled — is an [`UnsupportedEncoding`] error, which the server answers
     ///   with HTTP 415.
@@ -117,6 +160,7 @@ impl Encoding {
             "" | "identity" => Self::Identity,
             "gzip" => Self::Gzip,
             "br" => Self::Brotli,
+            "asap-zstd-v1" => Self::AsapZstd,
             _ => return Err(UnsupportedEncoding::new(normalized)),
         };
         if encoding.is_supported() {
@@ -148,7 +192,8 @@ impl FromStr for Encoding {
 /// `Unsupported Content-Encoding: <enc>. Supported: br, gzip`, where `<enc>` is the trimmed,
 /// lower-cased header value and the `Supported:` list is [`supported_encodings`] (so it reads
 /// `gzip` alone when the `br` feature is off, like the reference without the brotli package,
-/// and `none` if both features are off).
+/// and `none` if both features are off). The list never names `asap-zstd-v1`, which only
+/// asap-rs peers use ([`Encoding::AsapZstd`]), so other peers see the reference message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UnsupportedEncoding {
     encoding: String,

@@ -13,9 +13,15 @@
 //! * [`negotiate`] / [`AcceptEncoding`] — RFC 9110 `Accept-Encoding` negotiation for servers
 //!   that compress responses (the reference never does), and [`accept_encoding_header`] for
 //!   clients.
+//! * `asap-zstd-v1` ([`Encoding::AsapZstd`], feature `zstd`) — zstd with the ASAP envelope
+//!   dictionary shipped in this crate (`ASAP_ZSTD_DICTIONARY_ID`), for asap-rs peers only:
+//!   [`peer_encodings`] lists it, [`supported_encodings`] and the 415 message do not; a
+//!   server tells such a client it decodes it with [`advertised_request_encodings`]
+//!   (`docs/adr/0003-zstd-dictionary-coding.md`).
 //!
-//! gzip and brotli need the crate features `gzip` and `br` (both default). Without a feature
-//! the matching [`Encoding`] variant still exists but is rejected like an unknown coding.
+//! gzip and brotli need the crate features `gzip` and `br` (both default), `asap-zstd-v1` the
+//! feature `zstd` (off by default: it builds the zstd C library). Without a feature the
+//! matching [`Encoding`] variant still exists but is rejected like an unknown coding.
 //!
 //! # Example: a server reading a request body
 //!
@@ -59,11 +65,17 @@ mod decode;
 mod encode;
 mod encoding;
 mod negotiate;
+#[cfg(feature = "zstd")]
+mod zstd;
 
 pub use decode::{DEFAULT_MAX_REQUEST_SIZE, DecompressError, decompress_limited, decompress_slice};
 pub use encode::{
     BROTLI_QUALITY, Compression, DEFAULT_COMPRESSION_THRESHOLD, GZIP_LEVEL, compress,
     should_compress,
 };
-pub use encoding::{Encoding, UnsupportedEncoding, supported_encodings};
-pub use negotiate::{AcceptEncoding, accept_encoding_header, negotiate};
+pub use encoding::{Encoding, UnsupportedEncoding, peer_encodings, supported_encodings};
+pub use negotiate::{
+    AcceptEncoding, accept_encoding_header, advertised_request_encodings, negotiate,
+};
+#[cfg(feature = "zstd")]
+pub use zstd::{ASAP_ZSTD_DICTIONARY_ID, ZSTD_LEVEL, ZSTD_WINDOW_LOG_MAX, asap_zstd_dictionary};

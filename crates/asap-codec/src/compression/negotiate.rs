@@ -18,8 +18,8 @@ const Q_IMPLICIT_IDENTITY: u16 = 1;
 ///
 /// * coding names and the `q` parameter name are case-insensitive; whitespace around `,`, `;`
 ///   and `=` is ignored; empty list elements (`gzip,,br`) are skipped;
-/// * only `br`, `gzip` (and its alias `x-gzip`), `identity` and `*` are recorded; other codings
-///   are ignored;
+/// * only `br`, `gzip` (and its alias `x-gzip`), `asap-zstd-v1`, `identity` and `*` are
+///   recorded; other codings are ignored;
 /// * a weight must match the RFC grammar (`0`, `0.5`, `0.125`, `1`, `1.000`, …). An element
 ///   with a **malformed weight** (`q=abc`, `q=1.5`, `q=.5`, `q=0.1234`, `q=`) is **ignored as a
 ///   whole**, so a typo can neither enable nor disable a coding; parameters other than `q` are
@@ -42,6 +42,7 @@ const Q_IMPLICIT_IDENTITY: u16 = 1;
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct AcceptEncoding {
+    asap_zstd: Option<u16>,
     br: Option<u16>,
     gzip: Option<u16>,
     identity: Option<u16>,
@@ -71,7 +72,9 @@ impl AcceptEncoding {
             let Some(weight) = weight else {
                 continue;
             };
-            let slot = if coding.eq_ignore_ascii_case("br") {
+            let slot = if coding.eq_ignore_ascii_case(Encoding::AsapZstd.as_str()) {
+                &mut parsed.asap_zstd
+            } else if coding.eq_ignore_ascii_case("br") {
                 &mut parsed.br
             } else if coding.eq_ignore_ascii_case("gzip") || coding.eq_ignore_ascii_case("x-gzip") {
                 &mut parsed.gzip
@@ -91,12 +94,13 @@ impl AcceptEncoding {
     ///
     /// An explicit entry wins; otherwise a `*` entry applies. Without either, `br` and `gzip`
     /// get `0` (not acceptable) and `identity` gets `1` — acceptable, but below any coding the
-    /// client listed.
+    /// client listed. `asap-zstd-v1` counts only when listed by name: `*` does not cover it.
     pub fn quality(&self, encoding: Encoding) -> u16 {
         let explicit = match encoding {
             Encoding::Identity => self.identity,
             Encoding::Gzip => self.gzip,
             Encoding::Brotli => self.br,
+            Encoding::AsapZstd => return self.asap_zstd.unwrap_or(0),
         };
         match (explicit.or(self.any), encoding) {
             (Some(q), _) => q,
@@ -114,12 +118,17 @@ impl AcceptEncoding {
     /// caller is willing to produce) plus `identity`, or `None` when even `identity` is
     /// excluded (`identity;q=0`, or `*;q=0` without an `identity` entry).
     ///
-    /// Ties go to `br`, then `gzip`, then `identity`. Codings in `supported` that this build
-    /// cannot produce ([`Encoding::is_supported`]) are skipped; `identity` is always a
-    /// candidate whether or not it is in `supported`.
+    /// Ties go to `asap-zstd-v1`, then `br`, then `gzip`, then `identity`. Codings in
+    /// `supported` that this build cannot produce ([`Encoding::is_supported`]) are skipped;
+    /// `identity` is always a candidate whether or not it is in `supported`.
     pub fn preferred(&self, supported: &[Encoding]) -> Option<Encoding> {
         let mut best: Option<(Encoding, u16)> = None;
-        for candidate in [Encoding::Brotli, Encoding::Gzip, Encoding::Identity] {
+        for candidate in [
+            Encoding::AsapZstd,
+            Encoding::Brotli,
+            Encoding::Gzip,
+            Encoding::Identity,
+        ] {
             let available = candidate.is_identity()
                 || (candidate.is_supported() && supported.contains(&candidate));
             let q = self.quality(candidate);
@@ -182,18 +191,62 @@ pub fn negotiate(accept_encoding: &str, supported: &[Encoding]) -> Encoding {
         .unwrap_or(Encoding::Identity)
 }
 
-/// The `Accept-Encoding` value a client sends (spec §9.1, §12.4): `br, gzip, identity` with
-/// the default features, `gzip, identity` without `br`.
+/// The `Accept-Encoding` a server puts on a response to say which request codings it
+/// decodes (RFC 7694 §3), given the request's own `Accept-Encoding`; `None` for no header.
+///
+/// This is how an asap-rs client learns that it may send `asap-zstd-v1` request bodies. The
+/// advertisement is [`accept_encoding_header`] and is made only when the build has the `zstd`
+/// feature and the request named `asap-zstd-v1` with a non-zero weight (`*` does not count):
+/// every other peer — the reference client, curl, browsers — gets responses exactly as from
+/// a build without the feature, and never learns the private token.
 ///
 /// ```
-/// # #[cfg(all(feature = "gzip", feature = "br"))]
+/// use asap_codec::compression::advertised_request_encodings;
+///
+/// // The reference client's header: no advertisement.
+/// assert_eq!(advertised_request_encodings(Some("br, gzip, identity")), None);
+/// assert_eq!(advertised_request_encodings(Some("*")), None);
+/// assert_eq!(advertised_request_encodings(None), None);
+/// # #[cfg(all(feature = "zstd", feature = "br", feature = "gzip"))]
+/// assert_eq!(
+///     advertised_request_encodings(Some("asap-zstd-v1, br, gzip, identity")),
+///     Some("asap-zstd-v1, br, gzip, identity")
+/// );
+/// assert_eq!(advertised_request_encodings(Some("asap-zstd-v1;q=0, br")), None);
+/// ```
+pub fn advertised_request_encodings(request_accept_encoding: Option<&str>) -> Option<&'static str> {
+    let accept = AcceptEncoding::parse(request_accept_encoding?);
+    (Encoding::AsapZstd.is_supported() && accept.quality(Encoding::AsapZstd) > 0)
+        .then_some(accept_encoding_header())
+}
+
+/// The `Accept-Encoding` value of this build: every coding it decodes, which is what a
+/// client sends (spec §9.1, §12.4) and what a server advertises for request bodies to
+/// asap-rs peers. `br, gzip, identity` with the default features, `gzip, identity` without
+/// `br`; the `zstd` feature puts `asap-zstd-v1` first.
+///
+/// ```
+/// # #[cfg(all(feature = "gzip", feature = "br", not(feature = "zstd")))]
 /// assert_eq!(asap_codec::compression::accept_encoding_header(), "br, gzip, identity");
+/// # #[cfg(all(feature = "gzip", feature = "br", feature = "zstd"))]
+/// assert_eq!(
+///     asap_codec::compression::accept_encoding_header(),
+///     "asap-zstd-v1, br, gzip, identity"
+/// );
 /// ```
 pub const fn accept_encoding_header() -> &'static str {
-    match (cfg!(feature = "br"), cfg!(feature = "gzip")) {
-        (true, true) => "br, gzip, identity",
-        (true, false) => "br, identity",
-        (false, true) => "gzip, identity",
-        (false, false) => "identity",
+    match (
+        cfg!(feature = "zstd"),
+        cfg!(feature = "br"),
+        cfg!(feature = "gzip"),
+    ) {
+        (false, true, true) => "br, gzip, identity",
+        (false, true, false) => "br, identity",
+        (false, false, true) => "gzip, identity",
+        (false, false, false) => "identity",
+        (true, true, true) => "asap-zstd-v1, br, gzip, identity",
+        (true, true, false) => "asap-zstd-v1, br, identity",
+        (true, false, true) => "asap-zstd-v1, gzip, identity",
+        (true, false, false) => "asap-zstd-v1, identity",
     }
 }
