@@ -48,7 +48,7 @@ use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
-use serde_json::{Map, Value, json};
+use serde_json::{Map, json};
 use tokio::runtime::Runtime;
 
 /// Where the agents publish their manifest.

@@ -12,6 +12,7 @@ use crate::backoff::Backoff;
 use crate::breaker::{BreakerState, CircuitBreaker};
 use crate::config::{ClientConfig, config_setters};
 use crate::error::ClientError;
+use crate::peer_coding::PeerCoding;
 use crate::retry::max_retries_zero;
 use crate::transport::{TlsConfig, Transport};
 use crate::url::BaseUrl;
@@ -44,6 +45,8 @@ pub(crate) struct Inner {
     pub(crate) compression: Compression,
     /// Set once the server has shown it cannot read compressed bodies.
     pub(crate) compression_off: AtomicBool,
+    /// Whether the server advertised `asap-zstd-v1` request bodies.
+    pub(crate) peer_coding: PeerCoding,
     pub(crate) next_id: AtomicU64,
     pub(crate) manifests: ManifestCache,
 }
@@ -163,6 +166,7 @@ impl AsapClientBuilder {
                 backoff,
                 compression,
                 compression_off: AtomicBool::new(false),
+                peer_coding: PeerCoding::default(),
                 next_id: AtomicU64::new(0),
                 manifests: ManifestCache::new(self.cache.unwrap_or_default()),
                 config: self.config,

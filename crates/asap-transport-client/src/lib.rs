@@ -89,6 +89,13 @@
 //!   one extra round trip, once.
 //! - **Responses** with `Content-Encoding: gzip` or `br` are decompressed, up to
 //!   `max_response_size`.
+//! - **`asap-zstd-v1`** (feature `zstd`, off by default): zstd with the ASAP envelope
+//!   dictionary of asap-codec. The client lists it in `Accept-Encoding`, so an asap-rs
+//!   server of a `zstd` build may answer with it, and sends zstd request bodies only after a
+//!   reply of that server advertised the coding in its own `Accept-Encoding` header
+//!   (RFC 7694); until then, and for every other server, bodies are brotli or gzip as
+//!   above. A server that refuses a zstd body (415, `-32700`) gets the request again in the
+//!   standard coding at once. See `docs/adr/0003-zstd-dictionary-coding.md`.
 //! - **Deadline**: `timeout` bounds one attempt, `deadline` the whole send. A server that
 //!   accepts and never answers costs `deadline`, not `timeout × max_retries`; a backoff or
 //!   `Retry-After` wait that would pass the deadline is not started. Either way the send
@@ -131,6 +138,7 @@ mod config;
 mod deadline;
 mod error;
 mod manifest;
+mod peer_coding;
 mod pool;
 mod reply;
 mod retry;

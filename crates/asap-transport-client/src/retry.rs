@@ -1,12 +1,13 @@
 //! The send algorithm (PROTOCOL §12.2): attempts, what each answer means for the next one,
-//! the waits between them — all within the send's deadline — and the fallback to
-//! uncompressed bodies for servers that cannot read compressed ones.
+//! the waits between them — all within the send's deadline — and the fallbacks: to the
+//! standard coding for a server that refuses `asap-zstd-v1`, to uncompressed bodies for
+//! servers that cannot read compressed ones.
 
 use std::ops::ControlFlow;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, SystemTime};
 
-use asap_codec::compression::Encoding;
+use asap_codec::compression::{Compression, Encoding};
 use asap_codec::rpc::{Id, encode_request};
 use asap_model::Envelope;
 use asap_model::error::rpc;
@@ -84,7 +85,23 @@ impl Inner {
             let Some(outcome) = deadline.run(execution).await else {
                 return Err(deadline.exceeded(attempt + 1, hint, last_error));
             };
+            if let Ok(reply) = &outcome {
+                self.peer_coding.learn(&reply.headers);
+            }
             let verdict = match outcome {
+                Ok(reply)
+                    if body.encoding == Some(Encoding::AsapZstd) && rejects_compression(&reply) =>
+                {
+                    tracing::warn!(
+                        target: LOG_TARGET,
+                        base_url = %self.base.masked(),
+                        status = reply.status.as_u16(),
+                        "server refused an asap-zstd-v1 request; resending with the standard coding"
+                    );
+                    self.peer_coding.forget();
+                    body = self.compress(&json, self.compression).await;
+                    continue;
+                }
                 Ok(reply)
                     if body.encoding.is_some() && !fell_back && rejects_compression(&reply) =>
                 {
@@ -189,8 +206,16 @@ impl Inner {
         })
     }
 
-    /// Compresses the body once, unless compression is off or not worth it.
+    /// Compresses the body once, unless compression is off or not worth it: with
+    /// `asap-zstd-v1` when the server advertised it, else with the standard policy.
     async fn prepare(&self, json: &Bytes) -> Body {
+        self.compress(json, self.peer_coding.policy(self.compression))
+            .await
+    }
+
+    /// `json` compressed with `policy`, or as it is when compression is off, the body is
+    /// below the threshold or would not shrink.
+    async fn compress(&self, json: &Bytes, policy: Compression) -> Body {
         let identity = Body {
             bytes: json.clone(),
             encoding: None,
@@ -198,7 +223,7 @@ impl Inner {
         if self.compression_off.load(Ordering::Relaxed) {
             return identity;
         }
-        match self.compression.compress_body(json).await {
+        match policy.compress_body(json).await {
             Ok(Some((encoding, compressed))) => Body {
                 bytes: Bytes::from(compressed),
                 encoding: Some(encoding),

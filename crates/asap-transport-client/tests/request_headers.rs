@@ -20,7 +20,7 @@ async fn reference_client_headers_and_bearer_token() {
     assert_eq!(request.header("content-type"), Some("application/json"));
     assert_eq!(
         request.header("accept-encoding"),
-        Some("br, gzip, identity")
+        Some(common::client_accept_encoding())
     );
     assert!(
         request

@@ -389,6 +389,16 @@ pub fn large_envelope() -> Envelope {
     envelope(json!({"text": "all work and no play ".repeat(200)}))
 }
 
+/// The `Accept-Encoding` the client sends: the reference client's, with `asap-zstd-v1` first
+/// when asap-codec has the `zstd` feature.
+pub fn client_accept_encoding() -> &'static str {
+    if Encoding::AsapZstd.is_supported() {
+        "asap-zstd-v1, br, gzip, identity"
+    } else {
+        "br, gzip, identity"
+    }
+}
+
 /// A small envelope (body well below 1 KiB).
 pub fn small_envelope() -> Envelope {
     envelope(json!({"text": "hi"}))
