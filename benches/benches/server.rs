@@ -8,11 +8,21 @@
 //! * `validation/*` — envelope payload typing (`Envelope::type_payload`, what dispatch does),
 //!   `AgentUrn` parsing, embedded-part checks.
 //! * `layer/*` — one layer around a trivial inner service: body limit, decompression
-//!   (identity), bearer auth, sender match, timestamp window, nonce (in-memory store, a fresh
-//!   nonce each call), per-IP rate limit (limit never reached).
+//!   (identity), per-IP rate limit (limit never reached) at the HTTP level; bearer auth (RPC
+//!   level, with the headers cloned into the call's context), sender match, timestamp window,
+//!   nonce (in-memory store, a fresh nonce each call) at the envelope level.
 //! * `dispatch/echo` — [`Dispatch`] with the echo handler (payload validation included).
 //! * `service/full` — the complete `AsapServer` service (every default layer, echo handler)
 //!   for one `POST /asap` with the small fixture, no network.
+//!
+//! * `service/envelope_hook` — the same with one envelope-level hook that does nothing: the
+//!   price of the hook's box.
+//!
+//! With `ASAP_BENCH_CALLS=<n>` set, the binary skips criterion and makes `n` `service/full`
+//! calls (`service/envelope_hook` calls with `ASAP_BENCH_HOOKED` set too), for instruction
+//! counts that do not depend on load: run it under `valgrind --tool=callgrind` with two
+//! values of `n`; the difference of the totals divided by the difference of the `n`s is the
+//! cost of one call.
 
 use std::convert::Infallible;
 use std::hint::black_box;
@@ -32,7 +42,7 @@ use asap_transport_server::layers::timestamp::TimestampWindowLayer;
 use asap_transport_server::registry::{Dispatch, HandlerRegistry};
 use asap_transport_server::response::{self, Body};
 use asap_transport_server::{
-    AsapRequest, AsapServer, PeerAddr, Rejection, RequestContext, ServerConfig,
+    AsapRequest, AsapServer, PeerAddr, Rejection, RequestContext, RpcCall, ServerConfig,
 };
 use bytes::Bytes;
 use criterion::Criterion;
@@ -72,6 +82,10 @@ async fn ok_http<B>(_: Request<B>) -> Result<Response<Body>, Infallible> {
 
 async fn ok_envelope(request: AsapRequest) -> Result<Envelope, Rejection> {
     Ok(request.envelope)
+}
+
+async fn ok_call(call: RpcCall) -> Result<Envelope, Rejection> {
+    call.envelope.map_err(Rejection::Rpc)
 }
 
 fn validation(c: &mut Criterion) {
@@ -121,6 +135,12 @@ fn layers(c: &mut Criterion) {
         let svc = RateLimitLayer::new(&spec).layer(service_fn(ok_http));
         b.iter(|| rt.block_on(svc.clone().oneshot(http_request(&body))));
     });
+    let envelope = small_envelope();
+    let request = || AsapRequest::new(envelope.clone(), RequestContext::default());
+    group.bench_function("envelope_baseline", |b| {
+        let svc = service_fn(ok_envelope);
+        b.iter(|| rt.block_on(svc.oneshot(request())));
+    });
     group.bench_function("auth_bearer", |b| {
         let tokens = StaticTokens::new().with(
             "bench-token",
@@ -130,15 +150,16 @@ fn layers(c: &mut Criterion) {
             schemes: vec!["bearer".into()],
             oauth2: None,
         };
-        let svc = AuthLayer::new(tokens, &schemes).layer(service_fn(ok_http));
-        b.iter(|| rt.block_on(svc.clone().oneshot(http_request(&body))));
-    });
-
-    let envelope = small_envelope();
-    let request = || AsapRequest::new(envelope.clone(), RequestContext::default());
-    group.bench_function("envelope_baseline", |b| {
-        let svc = service_fn(ok_envelope);
-        b.iter(|| rt.block_on(svc.oneshot(request())));
+        let svc = AuthLayer::new(tokens, &schemes).layer(service_fn(ok_call));
+        let mut headers = http::HeaderMap::new();
+        headers.insert(
+            http::header::AUTHORIZATION,
+            http::HeaderValue::from_static("Bearer bench-token"),
+        );
+        b.iter(|| {
+            let call = RpcCall::new(Ok(envelope.clone()), RequestContext::new(headers.clone()));
+            rt.block_on(svc.clone().oneshot(call))
+        });
     });
     group.bench_function("sender_match", |b| {
         let svc = SenderMatchLayer.layer(service_fn(ok_envelope));
@@ -178,24 +199,69 @@ fn layers(c: &mut Criterion) {
 
     let mut group = c.benchmark_group("service");
     group.bench_function("full", |b| {
-        let manifest = demo_manifest("http://127.0.0.1:8000/asap");
-        let server = AsapServer::builder(manifest.clone())
-            .config(
-                ServerConfig::builder()
-                    .rate_limit("1000000000/second".parse().ok())
-                    .build(),
-            )
-            .handler("task.request", EchoHandler::new(manifest.id.clone()))
-            .build()
-            .expect("server");
-        let svc = server.service();
+        let svc = full_service();
         let reply = rt
             .block_on(svc.clone().oneshot(http_request(&body)))
             .expect("infallible");
         assert_eq!(reply.status(), StatusCode::OK);
         b.iter(|| rt.block_on(svc.clone().oneshot(http_request(&body))));
     });
+    group.bench_function("envelope_hook", |b| {
+        let svc = hooked_service();
+        b.iter(|| rt.block_on(svc.clone().oneshot(http_request(&body))));
+    });
     group.finish();
+}
+
+/// `service/full` with one envelope-level hook that does nothing: the cost of the hook's box.
+fn hooked_service() -> asap_transport_server::ServerService {
+    let manifest = demo_manifest("http://127.0.0.1:8000/asap");
+    let server = AsapServer::builder(manifest.clone())
+        .config(
+            ServerConfig::builder()
+                .rate_limit("1000000000/second".parse().ok())
+                .build(),
+        )
+        .handler("task.request", EchoHandler::new(manifest.id.clone()))
+        .envelope_layer(tower::layer::layer_fn(|inner| inner))
+        .build()
+        .expect("server");
+    server.service()
+}
+
+/// The service of `service/full`: every default layer, the echo handler, a rate limit that
+/// is never reached.
+fn full_service() -> asap_transport_server::ServerService {
+    let manifest = demo_manifest("http://127.0.0.1:8000/asap");
+    let server = AsapServer::builder(manifest.clone())
+        .config(
+            ServerConfig::builder()
+                .rate_limit("1000000000/second".parse().ok())
+                .build(),
+        )
+        .handler("task.request", EchoHandler::new(manifest.id.clone()))
+        .build()
+        .expect("server");
+    server.service()
+}
+
+/// `n` calls of `service/full` (or of `service/envelope_hook` when `hooked`), each reply
+/// checked (the `ASAP_BENCH_CALLS` mode).
+fn full_calls(n: u64, hooked: bool) {
+    let rt = runtime();
+    let body = request_body(Size::Small);
+    let svc = if hooked {
+        hooked_service()
+    } else {
+        full_service()
+    };
+    for _ in 0..n {
+        let reply = rt
+            .block_on(svc.clone().oneshot(http_request(&body)))
+            .expect("infallible");
+        assert_eq!(reply.status(), StatusCode::OK);
+        black_box(reply);
+    }
 }
 
 fn config() -> Criterion {
@@ -207,6 +273,13 @@ fn config() -> Criterion {
 
 // What `criterion_group!` + `criterion_main!` expand to, without their undocumented `pub fn`.
 fn main() {
+    if let Some(n) = std::env::var("ASAP_BENCH_CALLS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+    {
+        full_calls(n, std::env::var_os("ASAP_BENCH_HOOKED").is_some());
+        return;
+    }
     let mut criterion = config().configure_from_args();
     validation(&mut criterion);
     layers(&mut criterion);

@@ -14,10 +14,6 @@ use crate::trace::TraceContext;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct PeerAddr(pub SocketAddr);
 
-/// The identity established by authentication, inserted into request extensions.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Identity(pub AgentUrn);
-
 /// Request context handed to layers and handlers with the envelope.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
@@ -70,6 +66,27 @@ pub struct AsapRequest {
 impl AsapRequest {
     /// Pairs an envelope with a context.
     pub fn new(envelope: asap_model::Envelope, ctx: RequestContext) -> Self {
+        Self { envelope, ctx }
+    }
+}
+
+/// A decoded JSON-RPC `asap.send` call before its envelope is checked: the request type of
+/// RPC-level services (authentication), which run after framing and before the envelope
+/// (PROTOCOL §9.4).
+#[derive(Debug, Clone)]
+pub struct RpcCall {
+    /// The envelope, or the `-32602` error for a missing or invalid one.
+    pub envelope: Result<asap_model::Envelope, asap_codec::rpc::RpcError>,
+    /// Request context.
+    pub ctx: RequestContext,
+}
+
+impl RpcCall {
+    /// Pairs a decoded envelope (or its error) with a context.
+    pub fn new(
+        envelope: Result<asap_model::Envelope, asap_codec::rpc::RpcError>,
+        ctx: RequestContext,
+    ) -> Self {
         Self { envelope, ctx }
     }
 }

@@ -9,21 +9,27 @@
 //! The first failing step answers, as the protocol specifies (PROTOCOL §9.4; the protocol
 //! notes, [wire.md](https://github.com/asap-rs/asap-rs/blob/main/docs/protocol/wire.md#processing-order), describe each step):
 //!
-//! | step | layer | failure |
-//! |---|---|---|
-//! | declared size | [`layers::body_limit`] | 413 `{"detail"}` |
-//! | rate limit (per IP) | [`layers::ratelimit`] | 429 |
-//! | `Content-Encoding` | [`layers::decompression`] | 415 |
-//! | streamed size | [`layers::body_limit`] | 413 |
-//! | decompression, inflated size | [`layers::decompression`] | 400 / 413 |
-//! | JSON, JSON-RPC framing, method | [`endpoint::RpcEndpoint`] | -32700 / -32600 / -32601 |
-//! | bearer token | [`layers::auth`] | -32600 (`status_code` 401) |
-//! | envelope | [`endpoint::RpcEndpoint`] | -32602 |
-//! | sender = identity | [`layers::auth::SenderMatch`] | -32602 (`status_code` 403) |
-//! | timestamp window | [`layers::timestamp`] | -32602 `asap:protocol/invalid_timestamp` |
-//! | nonce | [`layers::nonce`] | -32602 `asap:protocol/invalid_nonce` |
-//! | rate limit (per sender) | [`layers::ratelimit`] | 429 |
-//! | handler lookup, payload, blocking pool, handler | [`registry::Dispatch`] | -32601 / -32602 / 503 / -32603 |
+//! | step | level | layer | failure |
+//! |---|---|---|---|
+//! | declared size | HTTP | [`layers::body_limit`] | 413 `{"detail"}` |
+//! | rate limit (per IP) | HTTP | [`layers::ratelimit`] | 429 |
+//! | `Content-Encoding` | HTTP | [`layers::decompression`] | 415 |
+//! | streamed size | body stream, read by the endpoint | [`layers::body_limit`] | 413 |
+//! | decompression, inflated size | body stream, read by the endpoint | [`layers::decompression`] | 400 / 413 |
+//! | JSON, JSON-RPC framing, method | HTTP | [`endpoint::RpcEndpoint`] | -32700 / -32600 / -32601 |
+//! | bearer token | RPC | [`layers::auth`] | -32600 (`status_code` 401) |
+//! | envelope | RPC → envelope | [`endpoint::Envelopes`] | -32602 |
+//! | sender = identity | envelope | [`layers::auth::SenderMatch`] | -32602 (`status_code` 403) |
+//! | timestamp window | envelope | [`layers::timestamp`] | -32602 `asap:protocol/invalid_timestamp` |
+//! | nonce | envelope | [`layers::nonce`] | -32602 `asap:protocol/invalid_nonce` |
+//! | rate limit (per sender) | envelope | [`layers::ratelimit`] | 429 |
+//! | [envelope hooks](AsapServerBuilder#hooks) | envelope | yours | yours |
+//! | handler lookup, payload, blocking pool, handler | envelope | [`registry::Dispatch`] | -32601 / -32602 / 503 / -32603 |
+//!
+//! The HTTP-level layers never read the body: the size limit and decompression wrap the body
+//! stream, and the endpoint reads it once; their failures are errors of that stream, mapped
+//! by [`Rejection::from_body_error`], in the order above (a received body over the limit
+//! answers 413 even when its data were also corrupt).
 //!
 //! Where the reference implementation crashes on bad input (answering -32603), the intended
 //! error is returned instead; [deviations.md](https://github.com/asap-rs/asap-rs/blob/main/docs/protocol/deviations.md) lists these cases and every
@@ -33,11 +39,17 @@
 //!
 //! # Embedding
 //!
-//! [`AsapServer::service`] is a `tower::Service<http::Request<B>>` for any body `B`, with
-//! `Error = Infallible` and `Response<Full<Bytes>>`: mount it in an axum `Router` or a hyper
-//! connection. Each layer is usable alone. Connection hygiene (header read timeout, request
-//! timeout, idle timeout, connection limits with idle connections closed to make room,
-//! HTTP/2 pings and stream bound, graceful drain) belongs to the accept loop in [`serve`].
+//! [`AsapServer::service`] is a [`ServerService`]: a `tower::Service<http::Request<B>>` for
+//! any body `B`, with `Error = Infallible` and an opaque [`ServerBody`]; mount it in an axum
+//! `Router` (`route_service("/asap", …)` or as the fallback) or serve it on a hyper
+//! connection. The HTTP-level layers ([`layers::body_limit`], [`layers::ratelimit`],
+//! [`layers::decompression`], [`layers::compression`]) are generic over request and response
+//! bodies, so the host application can put them in front of its own routes too; the
+//! `embed_axum` and `embed_hyper` examples do both. Middleware of your own plugs in through
+//! the [builder hooks](AsapServerBuilder#hooks). Connection hygiene (header read timeout,
+//! request timeout, idle timeout, connection limits with idle connections closed to make
+//! room, HTTP/2 pings and stream bound, graceful drain) belongs to the accept loop in
+//! [`serve`].
 //!
 //! ```no_run
 //! use asap_transport_server::{AsapServer, ServerConfig, echo::{EchoHandler, demo_manifest}};
@@ -65,28 +77,33 @@
 //! store plugs in.
 #![deny(missing_docs)]
 
-pub mod config;
-pub mod context;
+mod config;
+mod context;
 pub mod echo;
-pub mod endpoint;
+mod endpoint;
+mod etag;
 pub mod layers;
 pub mod registry;
-pub mod rejection;
+mod rejection;
 pub mod response;
-pub mod router;
+mod router;
 pub mod routes;
-pub mod sanitize;
+mod sanitize;
 pub mod serve;
-pub mod server;
-pub mod trace;
+mod server;
+mod trace;
 
-pub use config::{ServerConfig, ServerConfigBuilder};
-pub use context::{AsapRequest, Identity, PeerAddr, RequestContext};
-pub use endpoint::RpcEndpoint;
+pub use config::{ConfigError, ServerConfig, ServerConfigBuilder, is_truthy};
+pub use context::{AsapRequest, PeerAddr, RequestContext, RpcCall};
+pub use endpoint::{EndpointFuture, Envelopes, RpcEndpoint};
 pub use registry::{Dispatch, Handler, HandlerError, HandlerRegistry, handler_fn};
 pub use rejection::Rejection;
 pub use router::AsapService;
-pub use server::{AsapServer, AsapServerBuilder, BuildError, ServerService};
+pub use server::{
+    AsapServer, AsapServerBuilder, BuildError, EnvelopeService, ServerBody, ServerFuture,
+    ServerService,
+};
+pub use trace::TraceContext;
 
 /// `tracing` target of this crate's events.
 pub const LOG_TARGET: &str = "asap::server";

@@ -1,9 +1,12 @@
 //! Why a request was not answered with a success envelope, and how that reaches the wire.
 
+use asap_codec::compression::DecompressError;
 use asap_codec::rpc::{ErrorResponse, Id, RpcError, encode_error};
 use asap_model::AsapError;
 use http::{HeaderValue, Response, StatusCode, header};
 
+use crate::layers::body_limit::BodyTooLarge;
+use crate::registry::BoxError;
 use crate::response::{self, Body};
 
 /// A refusal produced by a layer or handler.
@@ -50,6 +53,38 @@ impl Rejection {
         Rejection::Http {
             status,
             detail: detail.into(),
+        }
+    }
+
+    /// The answer to a request body that could not be read: whoever reads the body (the
+    /// endpoint, or a handler of the host application) maps the error the HTTP-level layers
+    /// put in the body stream with this one function.
+    ///
+    /// - [`BodyTooLarge`] (body limit) → 413 with its `detail`;
+    /// - [`DecompressError`] (decompression): inflated size → 413, corrupt data → 400, an
+    ///   encoding this build lacks → 415;
+    /// - anything else (a connection reset mid-body…) → 400
+    ///   `Failed to read request body: …`.
+    pub fn from_body_error(error: BoxError) -> Self {
+        let error = match error.downcast::<BodyTooLarge>() {
+            Ok(too_large) => {
+                return Rejection::http(StatusCode::PAYLOAD_TOO_LARGE, too_large.to_string());
+            }
+            Err(other) => other,
+        };
+        match error.downcast::<DecompressError>() {
+            Ok(error) => {
+                let status = match *error {
+                    DecompressError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+                    DecompressError::Unsupported(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    _ => StatusCode::BAD_REQUEST,
+                };
+                Rejection::http(status, error.to_string())
+            }
+            Err(other) => Rejection::http(
+                StatusCode::BAD_REQUEST,
+                format!("Failed to read request body: {other}"),
+            ),
         }
     }
 

@@ -8,6 +8,8 @@ use std::time::Instant;
 use http::{Method, Request, Response};
 use tower_service::Service;
 
+use crate::layers::future::ResponseFuture;
+use crate::layers::response_body::ResponseBody;
 use crate::response::{self, Body};
 use crate::routes::{
     AGENT_HEALTH_PATH, ASAP_PATH, HEALTH_PATH, MANIFEST_PATH, ManifestRoute, READY_PATH, Readiness,
@@ -28,9 +30,8 @@ pub(crate) struct Routes {
 /// readiness documents, and 404/405 bodies exactly as the reference writes them. `HEAD` is
 /// answered on every `GET` route (the reference answers 405, I-14).
 ///
-/// Mount it in hyper directly, or in an axum `Router` with `Router::fallback_service` /
-/// `route_service`: it is `Clone + Send + Sync`, never fails (`Error = Infallible`) and
-/// returns `Response<Full<Bytes>>`.
+/// `poll_ready` is the JSON-RPC stack's, so backpressure from a layer in it (a concurrency
+/// limit, a load shedder) reaches whoever serves the router.
 #[derive(Debug, Clone)]
 pub struct AsapService<R> {
     rpc: R,
@@ -56,26 +57,23 @@ impl<R> AsapService<R> {
     }
 }
 
-impl<R, B> Service<Request<B>> for AsapService<R>
+impl<R, B, ResBody> Service<Request<B>> for AsapService<R>
 where
-    R: Service<Request<B>, Response = Response<Body>, Error = Infallible> + Clone,
+    R: Service<Request<B>, Response = Response<ResBody>, Error = Infallible>,
 {
-    type Response = Response<Body>;
+    type Response = Response<ResponseBody<ResBody>>;
     type Error = Infallible;
-    type Future = crate::layers::future::ResponseFuture<R::Future>;
+    type Future = ResponseFuture<R::Future>;
 
-    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        // The JSON-RPC stack is always ready (its layers never apply backpressure); readiness
-        // is checked per call through `ServiceExt`-free direct calls below.
-        Poll::Ready(Ok(()))
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.rpc.poll_ready(cx)
     }
 
     fn call(&mut self, request: Request<B>) -> Self::Future {
-        use crate::layers::future::ResponseFuture;
         let method = request.method();
         let get = method == Method::GET || method == Method::HEAD;
         let head = method == Method::HEAD;
-        let ready = |r: Response<Body>| ResponseFuture::rejected(r);
+        let ready = |r: Response<Body>| ResponseFuture::own(r);
         match request.uri().path() {
             ASAP_PATH if method == Method::POST => ResponseFuture::inner(self.rpc.call(request)),
             ASAP_PATH => ready(response::method_not_allowed("POST")),

@@ -26,8 +26,8 @@ use tower_service::Service;
 
 use crate::config::ServerConfig;
 use crate::context::PeerAddr;
+use crate::layers::response_body::ResponseBody;
 use crate::rejection::Rejection;
-use crate::response::Body;
 use crate::routes::Readiness;
 
 use self::activity::InFlightBody;
@@ -135,7 +135,7 @@ pub async fn shutdown_signal() {
 
 /// Serves `service` on `listener` until `shutdown` resolves, then stops accepting, marks the
 /// server not ready and drains in-flight requests for up to `shutdown_timeout`.
-pub async fn serve<S, F>(
+pub async fn serve<S, B, F>(
     listener: TcpListener,
     service: S,
     settings: ConnectionSettings,
@@ -143,11 +143,13 @@ pub async fn serve<S, F>(
     shutdown: F,
 ) -> io::Result<()>
 where
-    S: Service<Request<Incoming>, Response = Response<Body>, Error = Infallible>
+    S: Service<Request<Incoming>, Response = Response<B>, Error = Infallible>
         + Clone
         + Send
         + 'static,
     S::Future: Send + 'static,
+    B: http_body::Body<Data = bytes::Bytes> + Send + 'static,
+    B::Error: Into<crate::registry::BoxError>,
     F: Future<Output = ()>,
 {
     let mut builder = auto::Builder::new(TokioExecutor::new());
@@ -212,10 +214,11 @@ where
             let call = service.clone().oneshot(request);
             async move {
                 let result = match tokio::time::timeout(timeout, call).await {
-                    Ok(result) => result,
+                    Ok(result) => result.map(|r| r.map(ResponseBody::inner)),
                     Err(_) => Ok(
                         Rejection::http(StatusCode::REQUEST_TIMEOUT, "Request timed out")
-                            .into_response(None),
+                            .into_response(None)
+                            .map(ResponseBody::own),
                     ),
                 };
                 result.map(|response| response.map(|body| InFlightBody::new(body, in_flight)))

@@ -3,62 +3,83 @@
 use asap_model::{Envelope, JsonObject};
 
 /// Trace identifiers of one request.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// The ids are numbers, drawn or parsed once; they are formatted as hex only when a response
+/// envelope is given them ([`inject`](Self::inject)), or when asked for
+/// ([`trace_id_hex`](Self::trace_id_hex)…). The context is `Copy`: passing it around costs
+/// nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TraceContext {
-    /// 32 lowercase hex digits.
-    pub trace_id: String,
-    /// This server's span, 16 lowercase hex digits.
-    pub span_id: String,
-    /// The remote parent span, when the request carried one.
-    pub parent_span_id: Option<String>,
-    /// Whether the trace continues the W3C fields of the request envelope itself.
-    pub from_envelope: bool,
+    trace_id: u128,
+    span_id: u64,
+    parent_span_id: Option<u64>,
+    from_envelope: bool,
 }
 
 impl Default for TraceContext {
+    /// A fresh trace (random trace and span ids, no parent).
     fn default() -> Self {
+        let (trace_id, span_id) = fresh_ids();
         Self {
-            trace_id: random_hex(32),
-            span_id: random_hex(16),
+            trace_id,
+            span_id,
             parent_span_id: None,
             from_envelope: false,
         }
     }
 }
 
-/// `len` (≤ 32) lowercase hex digits from one random draw, never all zeros (W3C forbids it).
-fn random_hex(len: usize) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let value = rand::random::<u128>() | 1;
-    (0..len)
-        .rev()
-        .map(|i| char::from(DIGITS[((value >> (4 * i)) & 0xf) as usize]))
-        .collect()
+/// A random trace id and span id from one draw, never zero (W3C forbids all-zero ids).
+fn fresh_ids() -> (u128, u64) {
+    let draw: [u64; 3] = rand::random();
+    let trace = (u128::from(draw[0]) << 64 | u128::from(draw[1])) | 1;
+    (trace, draw[2] | 1)
 }
 
-fn is_hex(s: &str, len: usize) -> bool {
-    s.len() == len && s.bytes().all(|b| b.is_ascii_hexdigit()) && s.bytes().any(|b| b != b'0')
+/// A fresh span id.
+fn fresh_span() -> u64 {
+    rand::random::<u64>() | 1
+}
+
+/// `value` as `N` lowercase hex digits, without `core::fmt`.
+fn hex<const N: usize>(value: u128) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = [0u8; N];
+    for (i, byte) in out.iter_mut().enumerate() {
+        *byte = DIGITS[((value >> (4 * (N - 1 - i))) & 0xf) as usize];
+    }
+    out.iter().map(|&b| char::from(b)).collect()
+}
+
+/// `len` hex digits, not all zeros, as a number.
+fn parse_hex(s: &str, len: usize) -> Option<u128> {
+    if s.len() != len || !s.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    u128::from_str_radix(s, 16).ok().filter(|v| *v != 0)
+}
+
+fn parse_span(s: &str) -> Option<u64> {
+    parse_hex(s, 16).and_then(|v| u64::try_from(v).ok())
 }
 
 impl TraceContext {
     /// The context of a request: the envelope's W3C `trace_id` + `extensions.span_id` when
     /// both are valid, else a `traceparent` header, else a fresh trace.
     pub fn from_request(envelope: &Envelope, headers: &http::HeaderMap) -> Self {
-        let span_id = random_hex(16);
         if let (Some(trace_id), Some(parent)) = (
-            envelope.trace_id.as_deref(),
+            envelope.trace_id.as_deref().and_then(|t| parse_hex(t, 32)),
             envelope
                 .extensions
                 .as_ref()
                 .and_then(|e| e.get("span_id"))
-                .and_then(|v| v.as_str()),
-        ) && is_hex(trace_id, 32)
-            && is_hex(parent, 16)
-        {
+                .and_then(|v| v.as_str())
+                .and_then(parse_span),
+        ) {
             return Self {
-                trace_id: trace_id.to_ascii_lowercase(),
-                span_id,
-                parent_span_id: Some(parent.to_ascii_lowercase()),
+                trace_id,
+                span_id: fresh_span(),
+                parent_span_id: Some(parent),
                 from_envelope: true,
             };
         }
@@ -69,17 +90,47 @@ impl TraceContext {
         {
             return Self {
                 trace_id,
-                span_id,
+                span_id: fresh_span(),
                 parent_span_id: Some(parent),
                 from_envelope: false,
             };
         }
-        Self {
-            trace_id: random_hex(32),
-            span_id,
-            parent_span_id: None,
-            from_envelope: false,
-        }
+        Self::default()
+    }
+
+    /// The trace id.
+    pub fn trace_id(&self) -> u128 {
+        self.trace_id
+    }
+
+    /// This server's span id.
+    pub fn span_id(&self) -> u64 {
+        self.span_id
+    }
+
+    /// The remote parent span, when the request carried one.
+    pub fn parent_span_id(&self) -> Option<u64> {
+        self.parent_span_id
+    }
+
+    /// Whether the trace continues the W3C fields of the request envelope itself.
+    pub fn from_envelope(&self) -> bool {
+        self.from_envelope
+    }
+
+    /// The trace id as 32 lowercase hex digits.
+    pub fn trace_id_hex(&self) -> String {
+        hex::<32>(self.trace_id)
+    }
+
+    /// The span id as 16 lowercase hex digits.
+    pub fn span_id_hex(&self) -> String {
+        hex::<16>(u128::from(self.span_id))
+    }
+
+    /// The parent span id as 16 lowercase hex digits.
+    pub fn parent_span_id_hex(&self) -> Option<String> {
+        self.parent_span_id.map(|p| hex::<16>(u128::from(p)))
     }
 
     /// Adds trace fields to a response envelope as the protocol describes: nothing when the
@@ -89,28 +140,27 @@ impl TraceContext {
         if self.from_envelope {
             return;
         }
+        let trace_id = self.trace_id_hex();
         let extensions = response.extensions.get_or_insert_with(JsonObject::new);
-        extensions.insert("trace_id".into(), self.trace_id.clone().into());
-        extensions.insert("span_id".into(), self.span_id.clone().into());
+        extensions.insert("trace_id".into(), trace_id.as_str().into());
+        extensions.insert("span_id".into(), self.span_id_hex().into());
         if response.trace_id.is_none() {
-            response.trace_id = Some(self.trace_id.clone());
+            response.trace_id = Some(trace_id);
         }
     }
 }
 
 /// Parses `00-<32 hex>-<16 hex>-<2 hex>`.
-fn parse_traceparent(header: &str) -> Option<(String, String)> {
+fn parse_traceparent(header: &str) -> Option<(u128, u64)> {
     let mut parts = header.trim().split('-');
     let version = parts.next()?;
     let trace_id = parts.next()?;
     let parent = parts.next()?;
     let flags = parts.next()?;
-    (version.len() == 2
-        && version != "ff"
-        && is_hex(trace_id, 32)
-        && is_hex(parent, 16)
-        && flags.len() == 2)
-        .then(|| (trace_id.to_ascii_lowercase(), parent.to_ascii_lowercase()))
+    if version.len() != 2 || version == "ff" || flags.len() != 2 {
+        return None;
+    }
+    Some((parse_hex(trace_id, 32)?, parse_span(parent)?))
 }
 
 #[cfg(test)]
@@ -136,7 +186,12 @@ mod tests {
             Some("00f067aa0ba902b7"),
         );
         let ctx = TraceContext::from_request(&req, &http::HeaderMap::new());
-        assert_eq!(ctx.trace_id, "4bf92f3577b34da6a3ce929d0e0e4736");
+        assert_eq!(ctx.trace_id_hex(), "4bf92f3577b34da6a3ce929d0e0e4736");
+        assert_eq!(
+            ctx.parent_span_id_hex().as_deref(),
+            Some("00f067aa0ba902b7")
+        );
+        assert!(ctx.from_envelope());
         let mut resp = envelope(Some("4bf92f3577b34da6a3ce929d0e0e4736"), None);
         ctx.inject(&mut resp);
         assert_eq!(resp.extensions, None);
@@ -150,8 +205,10 @@ mod tests {
         ctx.inject(&mut resp);
         let ext = resp.extensions.expect("extensions");
         assert_eq!(resp.trace_id.as_deref(), ext["trace_id"].as_str());
-        assert!(is_hex(ext["trace_id"].as_str().expect("trace"), 32));
-        assert!(is_hex(ext["span_id"].as_str().expect("span"), 16));
+        assert_eq!(ext["trace_id"].as_str(), Some(ctx.trace_id_hex().as_str()));
+        assert_eq!(ext["span_id"].as_str(), Some(ctx.span_id_hex().as_str()));
+        assert!(parse_hex(ext["trace_id"].as_str().expect("trace"), 32).is_some());
+        assert!(parse_span(ext["span_id"].as_str().expect("span")).is_some());
     }
 
     #[test]
@@ -170,6 +227,31 @@ mod tests {
         assert_eq!(
             resp.trace_id.as_deref(),
             Some("0af7651916cd43dd8448eb211c80319c")
+        );
+    }
+}
+
+#[cfg(test)]
+mod format_tests {
+    use super::*;
+
+    #[test]
+    fn hex_is_fixed_width_and_round_trips() {
+        assert_eq!(hex::<16>(0xab), "00000000000000ab");
+        assert_eq!(hex::<32>(u128::MAX), "f".repeat(32));
+        let ctx = TraceContext::default();
+        assert_eq!(parse_hex(&ctx.trace_id_hex(), 32), Some(ctx.trace_id()));
+        assert_eq!(parse_span(&ctx.span_id_hex()), Some(ctx.span_id()));
+        assert_eq!(parse_hex(&"0".repeat(32), 32), None, "all zeros is invalid");
+        assert_eq!(parse_hex("+123", 4), None);
+        assert_eq!(parse_span("00F067AA0BA902B7"), Some(0x00f0_67aa_0ba9_02b7));
+        assert_eq!(
+            parse_traceparent("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331"),
+            None
+        );
+        assert_eq!(
+            parse_traceparent("ff-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"),
+            None
         );
     }
 }

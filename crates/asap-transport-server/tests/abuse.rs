@@ -35,7 +35,7 @@ const MIB: usize = 1024 * KIB;
 const AGENT: &str = "urn:asap:agent:default-server";
 const CLIENT: &str = "urn:asap:agent:coordinator";
 
-fn config() -> asap_transport_server::config::ServerConfigBuilder {
+fn config() -> asap_transport_server::ServerConfigBuilder {
     ServerConfig::builder().rate_limit(None)
 }
 

@@ -1,6 +1,8 @@
-//! The server as a plain `tower::Service` inside other servers: the `embed_in_axum` and
-//! `embed_in_hyper` examples' wiring (their code is compiled into this test; the examples
-//! themselves are never run), checked over real connections on 127.0.0.1.
+//! The server as a plain `tower::Service` inside other servers: the `embed_axum` and
+//! `embed_hyper` examples' wiring (their code is compiled into this test; the examples
+//! themselves are never run), checked over real connections on 127.0.0.1: the host's own
+//! routes with their state behind this crate's body and rate limits (413, 429), and the
+//! ASAP agent beside them.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -16,13 +18,13 @@ use serde_json::{Value, json};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
-#[path = "../examples/embed_in_axum.rs"]
+#[path = "../examples/embed_axum.rs"]
 #[allow(dead_code, unreachable_pub)]
-mod embed_in_axum;
+mod embed_axum;
 
-#[path = "../examples/embed_in_hyper.rs"]
+#[path = "../examples/embed_hyper.rs"]
 #[allow(dead_code, unreachable_pub)]
-mod embed_in_hyper;
+mod embed_hyper;
 
 const AGENT: &str = "urn:asap:agent:default-server";
 const CLIENT: &str = "urn:asap:agent:coordinator";
@@ -72,10 +74,28 @@ async fn assert_asap_works(base: &str) {
     assert!(peer.ip().is_loopback(), "{peer}");
 }
 
+/// `n` requests made by `send`, then the next one: all but the last pass, the last is the
+/// rate limit's 429 (JSON-RPC shaped, with `Retry-After`).
+async fn assert_rate_limited_after<F, Fut>(n: usize, send: F)
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = asap_testing::HttpReply>,
+{
+    for i in 0..n {
+        let reply = send().await;
+        assert_eq!(reply.status, 200, "request {i}: {}", reply.text());
+    }
+    let reply = send().await;
+    assert_eq!(reply.status, 429, "{}", reply.text());
+    assert!(reply.header("retry-after").is_some());
+    assert_eq!(reply.json["error"]["code"], 429);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn asap_service_mounted_in_an_axum_router() {
+async fn axum_application_with_its_own_routes_state_and_limits() {
     let server = peer_reporting_server();
-    let app = embed_in_axum::app(&server);
+    let notes = embed_axum::Notes::default();
+    let app = embed_axum::app(&server, notes.clone(), &"3/minute".parse().unwrap());
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let (stop, stopped) = oneshot::channel::<()>();
@@ -91,18 +111,32 @@ async fn asap_service_mounted_in_an_axum_router() {
     });
     let client = TestClient::new();
 
-    // The host application's own route.
+    // The application's own routes and state.
     let reply = client.get(&format!("{base}/hello")).await;
     assert_eq!(reply.status, 200);
     assert_eq!(reply.text(), "hello from the host application\n");
-
-    // The ASAP routes, through the fallback.
-    assert_asap_works(&base).await;
-    let reply = client.get(&format!("{base}/health")).await;
+    let reply = client.post(&format!("{base}/notes"), "buy milk", &[]).await;
     assert_eq!(
-        (reply.status.as_u16(), reply.json.clone()),
-        (200, json!({"status": "ok"}))
+        (reply.status.as_u16(), reply.text()),
+        (200, "1 notes\n".to_owned())
     );
+    // Over the body limit: the layer's 413, before the handler, nothing stored.
+    let big = "x".repeat(embed_axum::MAX_NOTE_BYTES + 1);
+    let reply = client.post(&format!("{base}/notes"), big, &[]).await;
+    assert_eq!(reply.status, 413, "{}", reply.text());
+    assert_eq!(
+        reply.json,
+        json!({"detail": format!("Request size ({} bytes) exceeds maximum ({} bytes)", embed_axum::MAX_NOTE_BYTES + 1, embed_axum::MAX_NOTE_BYTES)})
+    );
+    assert_eq!(notes.count(), 1);
+    // The 413 came from the body limit, in front of the rate limit, and was not counted:
+    // the third own request this minute passes, the fourth is refused (per client IP).
+    let list = format!("{base}/notes");
+    assert_rate_limited_after(1, || client.get(&list)).await;
+
+    // The ASAP agent, with its own (unlimited) rate and the peer address.
+    assert_asap_works(&base).await;
+    assert_asap_works(&base).await;
     let reply = client
         .get(&format!("{base}/.well-known/asap/manifest.json"))
         .await;
@@ -112,11 +146,6 @@ async fn asap_service_mounted_in_an_axum_router() {
     let reply = client.get(&format!("{base}/asap")).await;
     assert_eq!(reply.status, 405);
     assert_eq!(reply.header("allow"), Some("POST"));
-    let reply = client.get(&format!("{base}/nope")).await;
-    assert_eq!(
-        (reply.status.as_u16(), reply.json.clone()),
-        (404, json!({"detail": "Not Found"}))
-    );
     // JSON-RPC errors and compressed bodies go through unchanged.
     let reply = client.post(&format!("{base}/asap"), "{", &[]).await;
     assert_eq!(reply.rpc_code(), -32700);
@@ -130,20 +159,8 @@ async fn asap_service_mounted_in_an_axum_router() {
         )
         .await;
     assert_eq!(reply.status, 200, "{}", reply.text());
-
-    // Readiness is set by whoever serves the service: axum does not know about it, so the
-    // host marks it (as the example's `main` does).
-    let reply = client.get(&format!("{base}/ready")).await;
-    assert_eq!(
-        (reply.status.as_u16(), reply.json.clone()),
-        (503, json!({"status": "not_ready"}))
-    );
-    server.service().get_ref().readiness().set_ready(true);
-    let reply = client.get(&format!("{base}/ready")).await;
-    assert_eq!(
-        (reply.status.as_u16(), reply.json.clone()),
-        (200, json!({"status": "ok"}))
-    );
+    // Other paths are the application's, under its limits: still refused this minute.
+    assert_eq!(client.get(&format!("{base}/nope")).await.status, 429);
 
     stop.send(()).unwrap();
     tokio::time::timeout(Duration::from_secs(5), serving)
@@ -156,7 +173,7 @@ async fn asap_service_mounted_in_an_axum_router() {
 /// Mounting only the JSON-RPC endpoint at a path of the host's choosing.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn asap_service_as_a_single_axum_route() {
-    let server = embed_in_axum::echo_server(
+    let server = embed_axum::echo_server(
         ServerConfig::builder().rate_limit(None).build(),
         "http://127.0.0.1/asap",
     );
@@ -179,18 +196,46 @@ async fn asap_service_as_a_single_axum_route() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn asap_service_in_a_bare_hyper_accept_loop() {
+async fn hyper_host_with_its_own_routes_and_limits() {
     let server = peer_reporting_server();
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let base = format!("http://{addr}");
     let (stop, stopped) = oneshot::channel::<()>();
-    let serving = tokio::spawn(embed_in_hyper::serve(listener, server, async move {
-        let _ = stopped.await;
-    }));
-
-    assert_asap_works(&base).await;
+    let serving = tokio::spawn(embed_hyper::serve(
+        listener,
+        server,
+        "3/minute".parse().unwrap(),
+        async move {
+            let _ = stopped.await;
+        },
+    ));
     let client = TestClient::new();
+
+    // The host's own routes, behind the body limit and the rate limit.
+    let reply = client.post(&format!("{base}/echo"), "hi", &[]).await;
+    assert_eq!(
+        (reply.status.as_u16(), reply.text()),
+        (200, "hi".to_owned())
+    );
+    let big = "x".repeat(embed_hyper::MAX_ECHO_BYTES + 1);
+    let reply = client.post(&format!("{base}/echo"), big, &[]).await;
+    assert_eq!(reply.status, 413, "{}", reply.text());
+    assert_eq!(
+        reply.json["detail"],
+        format!(
+            "Request size ({} bytes) exceeds maximum ({} bytes)",
+            embed_hyper::MAX_ECHO_BYTES + 1,
+            embed_hyper::MAX_ECHO_BYTES
+        )
+    );
+    // One request counted so far this minute (the body limit, in front, answered the 413):
+    // two more pass, the fourth is refused.
+    let hello = format!("{base}/hello");
+    assert_rate_limited_after(2, || client.get(&hello)).await;
+
+    // The ASAP agent beside them.
+    assert_asap_works(&base).await;
     for path in ["/health", "/ready"] {
         let reply = client.get(&format!("{base}{path}")).await;
         assert_eq!(

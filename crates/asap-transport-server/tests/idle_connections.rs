@@ -39,7 +39,7 @@ const WAVE: usize = 500;
 const AGENT: &str = "urn:asap:agent:default-server";
 const CLIENT: &str = "urn:asap:agent:coordinator";
 
-fn config() -> asap_transport_server::config::ServerConfigBuilder {
+fn config() -> asap_transport_server::ServerConfigBuilder {
     ServerConfig::builder().rate_limit(None)
 }
 

@@ -10,12 +10,12 @@ use asap_codec::rpc::RpcError;
 use asap_model::payload::TaskResponse;
 use asap_model::{AgentUrn, AuthScheme, Envelope, JsonObject, TaskId, TaskStatus};
 use asap_testing::fixtures::{gzip, gzip_bomb, rpc_request, task_request};
-use asap_transport_server::layers::auth::{AuthLayer, AuthOutcome, SenderMatchLayer, StaticTokens};
+use asap_transport_server::layers::auth::{AuthLayer, SenderMatchLayer, StaticTokens};
 use asap_transport_server::layers::body_limit::{BodyLimit, BodyLimitLayer, BodyTooLarge};
-use asap_transport_server::layers::decompression::{Decompression, DecompressionLayer};
+use asap_transport_server::layers::decompression::DecompressionLayer;
 use asap_transport_server::registry::{BlockingPool, BoxError, HandlerRegistry, handler_fn};
 use asap_transport_server::{
-    AsapRequest, Dispatch, HandlerError, Identity, Rejection, RequestContext, RpcEndpoint, response,
+    AsapRequest, Dispatch, HandlerError, Rejection, RequestContext, RpcCall, RpcEndpoint, response,
 };
 use bytes::Bytes;
 use http::{Request, Response, StatusCode, header};
@@ -25,7 +25,11 @@ use tower::{Layer, ServiceBuilder, ServiceExt, service_fn};
 
 type Reply = Response<response::Body>;
 
-async fn body_of(response: Reply) -> (StatusCode, Value) {
+async fn body_of<B>(response: Response<B>) -> (StatusCode, Value)
+where
+    B: http_body::Body,
+    B::Error: std::fmt::Debug,
+{
     let status = response.status();
     let bytes = response.into_body().collect().await.unwrap().to_bytes();
     (
@@ -127,32 +131,39 @@ async fn body_limit_alone() {
     );
 }
 
-#[tokio::test]
-async fn decompression_alone() {
-    // The inner service gets the plain body with Content-Encoding removed and
-    // Content-Length fixed, and echoes what it saw.
-    let inner = service_fn(|request: Request<Full<Bytes>>| async move {
-        let encoding = request.headers().get(header::CONTENT_ENCODING).cloned();
-        let length = request.headers()[header::CONTENT_LENGTH]
-            .to_str()
-            .unwrap()
-            .to_owned();
-        let body = request.into_body().collect().await.unwrap().to_bytes();
-        Ok::<_, Infallible>(response::json(
+/// An inner service that reads its body as the endpoint does: the plain bytes, or the
+/// answer [`Rejection::from_body_error`] gives to the body's error.
+async fn read_plain<B>(request: Request<B>) -> Result<Reply, Infallible>
+where
+    B: http_body::Body,
+    B::Error: Into<BoxError>,
+{
+    let encoding = request.headers().get(header::CONTENT_ENCODING).cloned();
+    let length = request.headers().get(header::CONTENT_LENGTH).cloned();
+    match request.into_body().collect().await {
+        Ok(collected) => Ok(response::json(
             StatusCode::OK,
             json!({
                 "encoding": encoding.map(|e| e.to_str().unwrap().to_owned()),
-                "length": length,
-                "body": String::from_utf8_lossy(&body),
+                "length": length.map(|l| l.to_str().unwrap().to_owned()),
+                "body": String::from_utf8_lossy(&collected.to_bytes()),
             })
             .to_string(),
-        ))
-    });
+        )),
+        Err(error) => Ok(Rejection::from_body_error(error.into()).into_response(None)),
+    }
+}
+
+#[tokio::test]
+async fn decompression_alone() {
+    // The inner service reads the plain body; Content-Encoding and the (compressed)
+    // Content-Length are gone.
     let limit = 64 * 1024;
-    let service = DecompressionLayer::new(limit).layer(inner);
+    let service = DecompressionLayer::new(limit).layer(service_fn(read_plain));
     let with_encoding = |body: Vec<u8>, encoding: &str| {
         Request::post("/asap")
             .header(header::CONTENT_ENCODING, encoding)
+            .header(header::CONTENT_LENGTH, body.len())
             .body(Full::new(Bytes::from(body)))
             .unwrap()
     };
@@ -167,10 +178,25 @@ async fn decompression_alone() {
         body_of(response).await,
         (
             StatusCode::OK,
+            json!({"encoding": null, "length": null, "body": r#"{"hello":"world"}"#})
+        )
+    );
+
+    // identity: passed through, length kept.
+    let response = service
+        .clone()
+        .oneshot(with_encoding(plain.clone(), "identity"))
+        .await
+        .unwrap();
+    assert_eq!(
+        body_of(response).await,
+        (
+            StatusCode::OK,
             json!({"encoding": null, "length": plain.len().to_string(), "body": r#"{"hello":"world"}"#})
         )
     );
 
+    // An unknown coding is refused by the layer itself, before the inner service.
     let response = service
         .clone()
         .oneshot(with_encoding(plain.clone(), "deflate"))
@@ -184,6 +210,7 @@ async fn decompression_alone() {
         )
     );
 
+    // Corrupt data and bombs are errors of the body stream, answered by its reader.
     let response = service
         .clone()
         .oneshot(with_encoding(plain.clone(), "gzip"))
@@ -199,10 +226,7 @@ async fn decompression_alone() {
     );
 
     let bomb = gzip_bomb(8 * 1024 * 1024).await;
-    let response = Decompression::new(service_fn(read_body::<Full<Bytes>>), limit)
-        .oneshot(with_encoding(bomb, "gzip"))
-        .await
-        .unwrap();
+    let response = service.oneshot(with_encoding(bomb, "gzip")).await.unwrap();
     assert_eq!(
         body_of(response).await,
         (
@@ -212,78 +236,100 @@ async fn decompression_alone() {
     );
 }
 
+/// The received size answers before the decoding (PROTOCOL §10.3): a streamed body that is
+/// both corrupt from its first bytes and longer than the limit gets the body limit's 413,
+/// not the decoder's 400, though the decoder failed first.
 #[tokio::test]
-async fn auth_alone_records_its_outcome() {
+async fn received_size_answers_before_corrupt_data() {
+    let stack = ServiceBuilder::new()
+        .layer(BodyLimitLayer::new(1024))
+        .layer(DecompressionLayer::new(1024))
+        .service(service_fn(read_plain));
+    let streamed = |chunks: usize| {
+        let frames =
+            futures_util::stream::iter((0..chunks).map(|_| {
+                Ok::<_, Infallible>(http_body::Frame::data(Bytes::from(vec![b'x'; 512])))
+            }));
+        Request::post("/asap")
+            .header(header::CONTENT_ENCODING, "gzip")
+            .body(StreamBody::new(frames))
+            .unwrap()
+    };
+    let (status, body) = body_of(stack.clone().oneshot(streamed(4)).await.unwrap()).await;
+    assert_eq!(
+        (status, body),
+        (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            json!({"detail": "Request size (1536 bytes) exceeds maximum (1024 bytes)"})
+        )
+    );
+    // Within the limit, the corrupt data are what is wrong.
+    let (status, body) = body_of(stack.oneshot(streamed(2)).await.unwrap()).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+}
+
+#[tokio::test]
+async fn auth_alone_refuses_or_records_the_identity() {
     let client: AgentUrn = "urn:asap:agent:client".parse().unwrap();
     let bearer = AuthScheme {
         schemes: vec!["bearer".into()],
         oauth2: None,
     };
-    // The inner service reports the outcome the layer left in the extensions; the layer
-    // itself never answers (framing errors must win, so the endpoint applies the outcome).
-    let report = service_fn(|request: Request<Full<Bytes>>| async move {
-        let outcome = match request.extensions().get::<AuthOutcome>() {
-            Some(AuthOutcome::Authenticated(Identity(agent))) => json!({"agent": agent.as_str()}),
-            Some(AuthOutcome::Rejected(error)) => json!({"rejected": error.data}),
-            Some(_) => json!("other outcome"),
-            None => json!("no outcome"),
-        };
-        Ok::<_, Infallible>(response::json(StatusCode::OK, outcome.to_string()))
+    // An RPC-level inner service that reports the identity it was given.
+    let report = service_fn(|call: RpcCall| async move {
+        Ok::<_, Rejection>(call.ctx.identity.map(|agent| agent.to_string()))
     });
     let service =
         AuthLayer::new(StaticTokens::new().with("s3cret", client.clone()), &bearer).layer(report);
     let with_auth = |value: Option<&str>| {
-        let mut builder = Request::post("/asap");
+        let mut headers = http::HeaderMap::new();
         if let Some(value) = value {
-            builder = builder.header(header::AUTHORIZATION, value);
+            headers.insert(header::AUTHORIZATION, value.parse().unwrap());
         }
-        builder.body(Full::<Bytes>::default()).unwrap()
+        RpcCall::new(
+            Ok(task("urn:asap:agent:client")),
+            RequestContext::new(headers),
+        )
     };
+    let reply = service
+        .clone()
+        .oneshot(with_auth(Some("Bearer s3cret")))
+        .await
+        .unwrap();
+    assert_eq!(reply.as_deref(), Some("urn:asap:agent:client"));
     let cases = [
-        (
-            Some("Bearer s3cret"),
-            json!({"agent": "urn:asap:agent:client"}),
-        ),
-        (
-            Some("Bearer nope"),
-            json!({"rejected": {"error": "Invalid authentication token", "status_code": 401}}),
-        ),
-        (
-            None,
-            json!({"rejected": {"error": "Authentication required", "status_code": 401}}),
-        ),
-        (
-            Some("Basic czNjcmV0"),
-            json!({"rejected": {"error": "Authentication required", "status_code": 401}}),
-        ),
+        (Some("Bearer nope"), RpcError::invalid_token()),
+        (None, RpcError::authentication_required()),
+        (Some("Basic czNjcmV0"), RpcError::authentication_required()),
     ];
     for (authorization, expected) in cases {
-        let response = service
+        let refused = service
             .clone()
             .oneshot(with_auth(authorization))
             .await
-            .unwrap();
-        assert_eq!(
-            body_of(response).await,
-            (StatusCode::OK, expected),
-            "{authorization:?}"
-        );
+            .unwrap_err();
+        assert_eq!(refused, Rejection::Rpc(expected), "{authorization:?}");
     }
+    // The refusal's wire form: -32600 with status_code 401.
+    let refused = service.clone().oneshot(with_auth(None)).await.unwrap_err();
+    let (_, body) = body_of(refused.into_response(None)).await;
+    assert_eq!(
+        body["error"]["data"],
+        json!({"error": "Authentication required", "status_code": 401})
+    );
+    assert_eq!(body["error"]["code"], -32600);
 
     // A manifest declaring only `basic` refuses every bearer token.
     let basic = AuthScheme {
         schemes: vec!["basic".into()],
         oauth2: None,
     };
-    let response = AuthLayer::new(StaticTokens::new().with("s3cret", client), &basic)
+    let refused = AuthLayer::new(StaticTokens::new().with("s3cret", client), &basic)
         .layer(report)
         .oneshot(with_auth(Some("Bearer s3cret")))
         .await
-        .unwrap();
-    assert_eq!(
-        body_of(response).await.1,
-        json!({"rejected": {"error": "Invalid authentication token", "status_code": 401}})
-    );
+        .unwrap_err();
+    assert_eq!(refused, Rejection::Rpc(RpcError::invalid_token()));
 }
 
 fn envelope(sender: &str, payload_type: &str, payload: Value) -> Envelope {

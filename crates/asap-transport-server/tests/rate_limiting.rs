@@ -27,13 +27,15 @@ fn request_from(peer: Option<&str>) -> Request<String> {
     request
 }
 
-async fn body_json(response: Response<response::Body>) -> Value {
+async fn body_json(response: Response<impl http_body::Body<Error: std::fmt::Debug>>) -> Value {
     let bytes = response.into_body().collect().await.unwrap().to_bytes();
     serde_json::from_slice(&bytes).unwrap()
 }
 
 /// Checks the 429 response and returns its `retry_after`.
-async fn assert_rate_limited(response: Response<response::Body>) -> u64 {
+async fn assert_rate_limited(
+    response: Response<impl http_body::Body<Error: std::fmt::Debug>>,
+) -> u64 {
     assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(response.headers()[header::CONTENT_TYPE], "application/json");
     let retry_after: u64 = response.headers()[header::RETRY_AFTER]

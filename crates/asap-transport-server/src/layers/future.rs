@@ -4,10 +4,12 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
+use bytes::Bytes;
 use http::Response;
+use http_body_util::Full;
 
+use super::response_body::ResponseBody;
 use crate::rejection::Rejection;
-use crate::response::Body;
 
 pin_project_lite::pin_project! {
     #[project = KindProj]
@@ -19,17 +21,18 @@ pin_project_lite::pin_project! {
 }
 
 pin_project_lite::pin_project! {
-    /// Response future of HTTP-level layers: a ready rejection response or the inner future.
+    /// Response future of HTTP-level layers: a response the layer wrote itself, or the inner
+    /// service's future, its body wrapped in [`ResponseBody`].
     #[derive(Debug)]
     pub struct ResponseFuture<F> {
         #[pin]
-        kind: Kind<F, Response<Body>>,
+        kind: Kind<F, Response<Full<Bytes>>>,
     }
 }
 
 impl<F> ResponseFuture<F> {
     /// Resolves to `response` without calling the inner service.
-    pub fn rejected(response: Response<Body>) -> Self {
+    pub fn own(response: Response<Full<Bytes>>) -> Self {
         Self {
             kind: Kind::Ready {
                 value: Some(response),
@@ -45,16 +48,20 @@ impl<F> ResponseFuture<F> {
     }
 }
 
-impl<F, E> Future for ResponseFuture<F>
+impl<F, B, E> Future for ResponseFuture<F>
 where
-    F: Future<Output = Result<Response<Body>, E>>,
+    F: Future<Output = Result<Response<B>, E>>,
 {
-    type Output = Result<Response<Body>, E>;
+    type Output = Result<Response<ResponseBody<B>>, E>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match self.project().kind.project() {
-            KindProj::Ready { value } => value.take().map_or(Poll::Pending, |r| Poll::Ready(Ok(r))),
-            KindProj::Inner { future } => future.poll(cx),
+            KindProj::Ready { value } => value
+                .take()
+                .map_or(Poll::Pending, |r| Poll::Ready(Ok(r.map(ResponseBody::own)))),
+            KindProj::Inner { future } => future
+                .poll(cx)
+                .map(|result| result.map(|r| r.map(ResponseBody::inner))),
         }
     }
 }

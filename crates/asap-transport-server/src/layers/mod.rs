@@ -4,7 +4,9 @@
 //! 1. [`body_limit`]: declared and streamed size (413)
 //! 2. [`ratelimit`]: per-IP rate limit (429)
 //! 3. [`decompression`]: `Content-Encoding`, inflated size (415, 400, 413)
-//! 4. [`auth`]: bearer token → identity (applied after framing by the endpoint)
+//!
+//! RPC level (`Service<RpcCall>`, after the endpoint decoded the framing):
+//! 4. [`auth`]: bearer token → identity, or the 401 refusal
 //!
 //! Envelope level (`Service<AsapRequest>`):
 //! 5. [`auth::SenderMatchLayer`]: sender = authenticated identity
@@ -23,4 +25,7 @@ pub mod decompression;
 pub mod future;
 pub mod nonce;
 pub mod ratelimit;
+pub(crate) mod response_body;
 pub mod timestamp;
+
+pub use response_body::ResponseBody;

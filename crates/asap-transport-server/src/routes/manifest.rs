@@ -9,16 +9,6 @@ use crate::response::{self, Body};
 /// `Cache-Control` of the manifest: clients may cache it for the manifest cache TTL.
 pub const MANIFEST_CACHE_CONTROL: &str = "public, max-age=300";
 
-/// `"tag-br"` / `"tag-gzip"` (set by response compression) → `"tag"`.
-fn strip_encoding_suffix(tag: &str) -> std::borrow::Cow<'_, str> {
-    for suffix in ["-br\"", "-gzip\""] {
-        if let Some(base) = tag.strip_suffix(suffix) {
-            return std::borrow::Cow::Owned(format!("{base}\""));
-        }
-    }
-    std::borrow::Cow::Borrowed(tag)
-}
-
 /// The serialized manifest and its entity tag, computed once.
 #[derive(Debug, Clone)]
 pub struct ManifestRoute {
@@ -51,16 +41,10 @@ impl ManifestRoute {
         &self.body
     }
 
-    /// 200 with the manifest, or 304 when `If-None-Match` matches the tag (or is `*`).
+    /// 200 with the manifest, or 304 when `If-None-Match` matches the tag, the tag of a
+    /// compressed representation (see `etag`), or is `*`.
     pub fn respond(&self, headers: &HeaderMap, head: bool) -> Response<Body> {
-        let matches = headers
-            .get_all(header::IF_NONE_MATCH)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(','))
-            .map(|t| t.trim().trim_start_matches("W/"))
-            .map(strip_encoding_suffix)
-            .any(|t| t == "*" || t.as_bytes() == self.etag.as_bytes());
+        let matches = crate::etag::if_none_match(headers, &self.etag);
         let mut response = if matches {
             let mut r = Response::new(Body::default());
             *r.status_mut() = StatusCode::NOT_MODIFIED;

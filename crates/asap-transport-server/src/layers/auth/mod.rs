@@ -2,17 +2,20 @@
 //!
 //! Two layers, because authentication happens at two points of the processing order:
 //!
-//! - [`AuthLayer`] (HTTP level) reads `Authorization: Bearer <token>`, asks a
-//!   [`TokenValidator`] and records an [`AuthOutcome`] in the request extensions. It never
-//!   answers by itself: framing errors (parse error, unknown method) win over authentication,
-//!   so the [`RpcEndpoint`](crate::endpoint::RpcEndpoint) applies the outcome after decoding the
-//!   JSON-RPC framing and before looking at the envelope: `-32600` with `status_code` 401.
+//! - [`AuthLayer`] (RPC level, `Service<RpcCall>`) reads `Authorization: Bearer <token>`,
+//!   asks a [`TokenValidator`] and either refuses the call by itself (`-32600` with
+//!   `status_code` 401) or records the identity in [`RequestContext::identity`] and calls the
+//!   inner service. It runs after the JSON-RPC framing is decoded, so framing errors (parse
+//!   error, unknown method) win over authentication, and before the envelope is checked.
 //! - [`SenderMatchLayer`] (envelope level) refuses an envelope whose `sender` differs from the
 //!   authenticated identity: `-32602` with `status_code` 403.
 //!
 //! Scheme names are compared case-insensitively (the reference requires a literal lowercase
 //! `bearer` in the manifest, I-09). `basic` can be declared but is not a way to authenticate.
+//!
+//! [`RequestContext::identity`]: crate::RequestContext::identity
 
+mod future;
 mod layer;
 mod sender;
 mod validator;
@@ -21,25 +24,16 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use asap_codec::rpc::RpcError;
-use futures_util::future::BoxFuture;
-use http::{Request, header};
+use http::header;
 use tower_service::Service;
 
+pub use future::AuthFuture;
 pub use layer::AuthLayer;
 pub use sender::{SenderMatch, SenderMatchLayer};
 pub use validator::{StaticTokens, TokenValidator, ValidatorFn, validator_fn};
 
-use crate::context::Identity;
-
-/// What authentication concluded, stored in request extensions by [`Auth`].
-#[derive(Debug, Clone)]
-#[non_exhaustive]
-pub enum AuthOutcome {
-    /// The token was valid for this agent.
-    Authenticated(Identity),
-    /// Refused with this error (`-32600`, `status_code` 401).
-    Rejected(RpcError),
-}
+use crate::context::RpcCall;
+use crate::rejection::Rejection;
 
 /// Authenticates requests; see the [module docs](self).
 #[derive(Clone)]
@@ -78,43 +72,47 @@ pub fn bearer_token(headers: &http::HeaderMap) -> Option<&str> {
     (scheme.eq_ignore_ascii_case("bearer") && !credentials.is_empty()).then_some(credentials)
 }
 
-impl<S, B> Service<Request<B>> for Auth<S>
+impl<S> Service<RpcCall> for Auth<S>
 where
-    S: Service<Request<B>> + Clone + Send + 'static,
-    S::Future: Send,
-    B: Send + 'static,
+    S: Service<RpcCall, Error = Rejection> + Clone,
 {
     type Response = S::Response;
-    type Error = S::Error;
-    type Future = BoxFuture<'static, Result<S::Response, S::Error>>;
+    type Error = Rejection;
+    type Future = AuthFuture<S, S::Future>;
 
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Rejection>> {
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, mut request: Request<B>) -> Self::Future {
+    fn call(&mut self, call: RpcCall) -> Self::Future {
+        match bearer_token(&call.ctx.headers) {
+            None => {
+                return AuthFuture::rejected(Rejection::Rpc(RpcError::authentication_required()));
+            }
+            Some(_) if !self.bearer_declared => {
+                return AuthFuture::rejected(Rejection::Rpc(RpcError::invalid_token()));
+            }
+            Some(_) => {}
+        }
+        // The ready service goes into the future; a clone stays for the next call.
         let clone = self.inner.clone();
-        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let inner = std::mem::replace(&mut self.inner, clone);
         let validator = Arc::clone(&self.validator);
-        let bearer_declared = self.bearer_declared;
-        Box::pin(async move {
-            let outcome = match bearer_token(request.headers()) {
-                None => AuthOutcome::Rejected(RpcError::authentication_required()),
-                Some(_) if !bearer_declared => AuthOutcome::Rejected(RpcError::invalid_token()),
-                Some(token) => match validator.validate(token).await {
-                    Some(agent) => AuthOutcome::Authenticated(Identity(agent)),
-                    None => {
-                        tracing::debug!(
-                            target: crate::LOG_TARGET,
-                            token = %crate::sanitize::truncate_secret(token),
-                            "rejected bearer token"
-                        );
-                        AuthOutcome::Rejected(RpcError::invalid_token())
-                    }
-                },
+        let check: future::Check = Box::pin(async move {
+            let token = bearer_token(&call.ctx.headers).unwrap_or_default();
+            let outcome = match validator.validate(token).await {
+                Some(agent) => Ok(agent),
+                None => {
+                    tracing::debug!(
+                        target: crate::LOG_TARGET,
+                        token = %crate::sanitize::truncate_secret(token),
+                        "rejected bearer token"
+                    );
+                    Err(RpcError::invalid_token())
+                }
             };
-            request.extensions_mut().insert(outcome);
-            inner.call(request).await
-        })
+            (call, outcome)
+        });
+        AuthFuture::checking(check, inner)
     }
 }

@@ -2,7 +2,12 @@
 //!
 //! A declared `Content-Length` above the limit is refused at once with 413; otherwise the
 //! body is wrapped so that reading more than the limit fails with [`BodyTooLarge`], which the
-//! reader turns into the same 413. Exactly `max` bytes are allowed.
+//! reader turns into the same 413 ([`Rejection::from_body_error`]). Exactly `max` bytes are
+//! allowed.
+//!
+//! The layer is generic over request and response bodies: it wraps an axum `Router` or any
+//! hyper service as well as this crate's endpoint. Its own 413 travels in a
+//! [`ResponseBody`].
 
 mod body;
 mod layer;
@@ -16,8 +21,8 @@ pub use body::{BodyTooLarge, LimitedBody};
 pub use layer::BodyLimitLayer;
 
 use super::future::ResponseFuture;
+use super::response_body::ResponseBody;
 use crate::rejection::Rejection;
-use crate::response::Body;
 
 /// Enforces a maximum request body size; see the [module docs](self).
 #[derive(Debug, Clone)]
@@ -33,11 +38,11 @@ impl<S> BodyLimit<S> {
     }
 }
 
-impl<S, B> Service<Request<B>> for BodyLimit<S>
+impl<S, B, ResBody> Service<Request<B>> for BodyLimit<S>
 where
-    S: Service<Request<LimitedBody<B>>, Response = Response<Body>>,
+    S: Service<Request<LimitedBody<B>>, Response = Response<ResBody>>,
 {
-    type Response = Response<Body>;
+    type Response = Response<ResponseBody<ResBody>>;
     type Error = S::Error;
     type Future = ResponseFuture<S::Future>;
 
@@ -57,7 +62,7 @@ where
                 limit: self.max,
             }
             .to_string();
-            return ResponseFuture::rejected(
+            return ResponseFuture::own(
                 Rejection::http(StatusCode::PAYLOAD_TOO_LARGE, detail).into_response(None),
             );
         }

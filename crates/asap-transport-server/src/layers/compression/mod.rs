@@ -1,28 +1,35 @@
 //! Response compression.
 //!
-//! Responses of at least `threshold` bytes (default 1 KiB) are compressed with brotli or gzip
-//! when the request's `Accept-Encoding` allows it (q-values honoured, brotli preferred on
-//! ties), and only when the result is smaller. `Vary: Accept-Encoding` is added, and a strong
-//! `ETag` gets the encoding appended (`"…-br"`) so caches keep the representations apart.
+//! Responses of at least `threshold` bytes (default 1 KiB, known from the body's exact size
+//! hint) are compressed with one of the [offered codings](response_encodings) when the
+//! request's `Accept-Encoding` allows it (q-values honoured, the first offered coding
+//! preferred on ties), and only when the result is smaller. `Vary: Accept-Encoding` is added
+//! and a strong `ETag` gets the coding appended (`"tag"` → `"tag-br"`); the manifest route
+//! matches a conditional request carrying either tag.
 //! Requests without `Accept-Encoding`, or allowing only `identity`, are not touched and cost
 //! no allocation. The reference server never compresses; its clients send
 //! `Accept-Encoding: br, gzip, identity` and decompress transparently.
+//!
+//! The layer is generic over request and response bodies (the response's must carry
+//! `Bytes`), so it can wrap an axum `Router` or any hyper service; bodies without an exact
+//! size (streams) pass through.
 
+mod body;
+mod future;
 mod layer;
 
 use std::task::{Context, Poll};
 
 use asap_codec::compression::{Encoding, compress, negotiate, supported_encodings};
 use bytes::Bytes;
-use futures_util::future::{BoxFuture, Either};
 use http::{HeaderValue, Request, Response, header};
-use http_body::Body as _;
-use http_body_util::{BodyExt, Full};
+use http_body::Body;
+use http_body_util::BodyExt;
 use tower_service::Service;
 
+pub use body::CompressionBody;
+pub use future::CompressionFuture;
 pub use layer::ResponseCompressionLayer;
-
-use crate::response::Body;
 
 /// Compresses large responses; see the [module docs](self).
 #[derive(Debug, Clone)]
@@ -43,6 +50,12 @@ impl<S> ResponseCompression<S> {
     }
 }
 
+/// The response codings offered, most preferred first: the one place that decides which
+/// codings the server may answer with.
+pub fn response_encodings() -> &'static [Encoding] {
+    supported_encodings()
+}
+
 fn chosen_encoding(headers: &http::HeaderMap) -> Encoding {
     let Some(accept) = headers
         .get(header::ACCEPT_ENCODING)
@@ -50,28 +63,35 @@ fn chosen_encoding(headers: &http::HeaderMap) -> Encoding {
     else {
         return Encoding::Identity;
     };
-    negotiate(accept, supported_encodings())
+    negotiate(accept, response_encodings())
 }
 
-async fn compress_response(
-    response: Response<Body>,
+/// Whether `response` is worth compressing with `encoding`.
+fn qualifies<B: Body>(response: &Response<B>, encoding: Encoding, threshold: usize) -> bool {
+    !encoding.is_identity()
+        && response
+            .body()
+            .size_hint()
+            .exact()
+            .is_some_and(|len| len >= threshold as u64)
+        && !response.headers().contains_key(header::CONTENT_ENCODING)
+}
+
+async fn compress_response<B>(
+    response: Response<B>,
     encoding: Encoding,
-    threshold: usize,
-) -> Response<Body> {
-    let big_enough = response
-        .body()
-        .size_hint()
-        .exact()
-        .is_some_and(|len| len as usize >= threshold);
-    if !big_enough || response.headers().contains_key(header::CONTENT_ENCODING) {
-        return response;
-    }
+) -> Response<CompressionBody<B>>
+where
+    B: Body<Data = Bytes>,
+{
     let (mut parts, body) = response.into_parts();
-    let Ok(collected) = body.collect().await;
-    let plain = collected.to_bytes();
+    let plain = match body.collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(error) => return Response::from_parts(parts, CompressionBody::failed(error)),
+    };
     let compressed = match compress(encoding, &plain).await {
         Ok(c) if c.len() < plain.len() => c,
-        _ => return Response::from_parts(parts, Full::new(plain)),
+        _ => return Response::from_parts(parts, CompressionBody::compressed(plain)),
     };
     let headers = &mut parts.headers;
     headers.insert(
@@ -80,45 +100,29 @@ async fn compress_response(
     );
     headers.append(header::VARY, HeaderValue::from_static("accept-encoding"));
     headers.insert(header::CONTENT_LENGTH, HeaderValue::from(compressed.len()));
-    let tagged = headers
-        .get(header::ETAG)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|etag| etag.strip_prefix('"')?.strip_suffix('"'))
-        .and_then(|inner| {
-            HeaderValue::from_str(&format!("\"{inner}-{}\"", encoding.as_str())).ok()
-        });
-    if let Some(tagged) = tagged {
-        headers.insert(header::ETAG, tagged);
-    }
-    Response::from_parts(parts, Full::new(Bytes::from(compressed)))
+    crate::etag::tag_encoded(headers, encoding);
+    Response::from_parts(parts, CompressionBody::compressed(Bytes::from(compressed)))
 }
 
-impl<S, B> Service<Request<B>> for ResponseCompression<S>
+impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for ResponseCompression<S>
 where
-    S: Service<Request<B>, Response = Response<Body>>,
-    S::Future: Send + 'static,
-    S::Error: Send + 'static,
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+    ResBody: Body<Data = Bytes> + Send + 'static,
+    ResBody::Error: Send,
 {
-    type Response = Response<Body>;
+    type Response = Response<CompressionBody<ResBody>>;
     type Error = S::Error;
-    type Future = Either<S::Future, BoxFuture<'static, Result<Response<Body>, S::Error>>>;
+    type Future = CompressionFuture<S::Future, ResBody>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, request: Request<B>) -> Self::Future {
-        let Some(threshold) = self.threshold else {
-            return Either::Left(self.inner.call(request));
+    fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
+        let (encoding, threshold) = match self.threshold {
+            Some(threshold) => (chosen_encoding(request.headers()), threshold),
+            None => (Encoding::Identity, usize::MAX),
         };
-        let encoding = chosen_encoding(request.headers());
-        let future = self.inner.call(request);
-        if encoding.is_identity() {
-            return Either::Left(future);
-        }
-        Either::Right(Box::pin(async move {
-            let response = future.await?;
-            Ok(compress_response(response, encoding, threshold).await)
-        }))
+        CompressionFuture::new(self.inner.call(request), encoding, threshold)
     }
 }

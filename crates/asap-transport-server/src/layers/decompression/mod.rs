@@ -1,33 +1,36 @@
-//! Request decompression (PROTOCOL §10.2–§10.3, steps 3–5 of the processing order).
+//! Request decompression (PROTOCOL §10.2–§10.3, steps 3 and 5 of the processing order).
 //!
-//! - `Content-Encoding` other than `gzip`, `br`, `identity` or empty → 415;
-//! - the body is read (a [`BodyLimit`](super::body_limit::BodyLimit) in front turns an
-//!   over-long body into 413);
-//! - gzip/brotli bodies are inflated with a cap of `max` bytes, streaming, so a bomb stops at
-//!   `max + 1` bytes → 413; corrupt data → 400.
+//! - `Content-Encoding` other than the [accepted codings](accepted_encoding) → 415 at once;
+//! - otherwise the request goes on with its body wrapped in a [`DecompressionBody`] and
+//!   without `Content-Encoding` and `Content-Length` (the inflated length is not known
+//!   before the body is read). Whoever reads the body gets the plain bytes, or an error of
+//!   the body stream: inflated size over `max` → 413, corrupt data → 400
+//!   ([`Rejection::from_body_error`]). Inflating streams from the received frames, so a
+//!   bomb stops at `max + 1` bytes.
 //!
-//! The inner service receives the plain body as `Full<Bytes>`, without `Content-Encoding`.
+//! Nothing is read here: the layer only wraps the body, the way tower-http's decompression
+//! does, so the body is read once, by the endpoint (or by the host application's handler).
+//! The layer is generic over request and response bodies; its own 415 travels in a
+//! [`ResponseBody`].
 
+mod body;
 mod layer;
+mod reader;
 
 use std::task::{Context, Poll};
 
-use asap_codec::compression::{DecompressError, Encoding, decompress_slice};
-use bytes::Bytes;
-use futures_util::future::BoxFuture;
-use http::{HeaderValue, Request, Response, StatusCode, header};
-use http_body::Body as HttpBody;
-use http_body_util::{BodyExt, Full};
+use asap_codec::compression::Encoding;
+use http::{Request, Response, StatusCode, header};
 use tower_service::Service;
 
+pub use body::DecompressionBody;
 pub use layer::DecompressionLayer;
 
-use crate::endpoint::body_error;
-use crate::registry::BoxError;
+use super::future::ResponseFuture;
+use super::response_body::ResponseBody;
 use crate::rejection::Rejection;
-use crate::response::Body;
 
-/// Reads and decompresses request bodies; see the [module docs](self).
+/// Decompresses request bodies; see the [module docs](self).
 #[derive(Debug, Clone)]
 pub struct Decompression<S> {
     inner: S,
@@ -41,81 +44,48 @@ impl<S> Decompression<S> {
     }
 }
 
-fn content_encoding(headers: &http::HeaderMap) -> Result<Encoding, Rejection> {
+/// The coding of a request body, from its `Content-Encoding` header(s): `identity` when
+/// absent or empty, a coding compiled into this build (`gzip`, `br` with their features),
+/// else the 415 with the reference's message (`Unsupported Content-Encoding: … Supported: …`).
+///
+/// This is the one place that decides which request codings the server accepts.
+pub fn accepted_encoding(headers: &http::HeaderMap) -> Result<Encoding, Rejection> {
     let mut values = headers.get_all(header::CONTENT_ENCODING).iter();
-    let raw = match (values.next(), values.next()) {
+    let parsed = match (values.next(), values.next()) {
         (None, _) => return Ok(Encoding::Identity),
-        (Some(v), None) => v.to_str().unwrap_or("\u{fffd}").to_owned(),
-        (Some(a), Some(b)) => format!(
+        (Some(v), None) => Encoding::from_content_encoding(v.to_str().unwrap_or("\u{fffd}")),
+        (Some(a), Some(b)) => Encoding::from_content_encoding(&format!(
             "{}, {}",
             a.to_str().unwrap_or_default(),
             b.to_str().unwrap_or_default()
-        ),
+        )),
     };
-    Encoding::from_content_encoding(&raw)
-        .map_err(|e| Rejection::http(StatusCode::UNSUPPORTED_MEDIA_TYPE, e.to_string()))
+    parsed.map_err(|e| Rejection::http(StatusCode::UNSUPPORTED_MEDIA_TYPE, e.to_string()))
 }
 
-fn decompress_error(error: DecompressError) -> Rejection {
-    let status = match error {
-        DecompressError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-        DecompressError::Unsupported(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-        _ => StatusCode::BAD_REQUEST,
-    };
-    Rejection::http(status, error.to_string())
-}
-
-impl<S, B> Service<Request<B>> for Decompression<S>
+impl<S, B, ResBody> Service<Request<B>> for Decompression<S>
 where
-    S: Service<Request<Full<Bytes>>, Response = Response<Body>> + Clone + Send + 'static,
-    S::Future: Send,
-    S::Error: Send,
-    B: HttpBody + Send + 'static,
-    B::Data: Send,
-    B::Error: Into<BoxError>,
+    S: Service<Request<DecompressionBody<B>>, Response = Response<ResBody>>,
 {
-    type Response = Response<Body>;
+    type Response = Response<ResponseBody<ResBody>>;
     type Error = S::Error;
-    type Future = BoxFuture<'static, Result<Response<Body>, S::Error>>;
+    type Future = ResponseFuture<S::Future>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
     }
 
     fn call(&mut self, request: Request<B>) -> Self::Future {
-        let encoding = match content_encoding(request.headers()) {
+        let encoding = match accepted_encoding(request.headers()) {
             Ok(encoding) => encoding,
-            Err(rejection) => {
-                let response = rejection.into_response(None);
-                return Box::pin(async move { Ok(response) });
-            }
+            Err(rejection) => return ResponseFuture::own(rejection.into_response(None)),
         };
-        // The clone is ready (it is a clone of a service whose readiness we just reported);
-        // swap it in so the ready one is used, the tower idiom for boxed futures.
-        let clone = self.inner.clone();
-        let mut inner = std::mem::replace(&mut self.inner, clone);
-        let max = self.max;
-        Box::pin(async move {
-            let (mut parts, body) = request.into_parts();
-            let bytes = match body.collect().await {
-                Ok(collected) => collected.to_bytes(),
-                Err(e) => return Ok(body_error(e.into()).into_response(None)),
-            };
-            let bytes = if encoding.is_identity() {
-                bytes
-            } else {
-                match decompress_slice(encoding, &bytes, max).await {
-                    Ok(plain) => Bytes::from(plain),
-                    Err(e) => return Ok(decompress_error(e).into_response(None)),
-                }
-            };
-            parts.headers.remove(header::CONTENT_ENCODING);
-            parts
-                .headers
-                .insert(header::CONTENT_LENGTH, HeaderValue::from(bytes.len()));
-            inner
-                .call(Request::from_parts(parts, Full::new(bytes)))
-                .await
-        })
+        let (mut parts, body) = request.into_parts();
+        parts.headers.remove(header::CONTENT_ENCODING);
+        if !encoding.is_identity() {
+            parts.headers.remove(header::CONTENT_LENGTH);
+        }
+        let body = DecompressionBody::new(body, encoding, self.max);
+        ResponseFuture::inner(self.inner.call(Request::from_parts(parts, body)))
     }
 }

@@ -16,7 +16,7 @@
 //! ```
 //!
 //! The full nonce is echoed in the response, as the reference does even in production (I-10);
-//! logs show it truncated ([`truncate_secret`]). For a nonce that is not a string,
+//! logs show it truncated (its first 8 characters). For a nonce that is not a string,
 //! `details.nonce` is Python's `str()` of the value (`"123"`, `"None"`, `"['a']"`), again
 //! like the reference. A failing [`NonceStore`] gives `-32603`.
 //!

@@ -13,8 +13,8 @@ use super::limiter::RateLimiter;
 use super::spec::RateLimitSpec;
 use crate::context::{AsapRequest, PeerAddr};
 use crate::layers::future::{EnvelopeFuture, ResponseFuture};
+use crate::layers::response_body::ResponseBody;
 use crate::rejection::Rejection;
-use crate::response::Body;
 
 /// The key shared by all requests that carry no [`PeerAddr`] extension.
 pub const UNKNOWN_PEER: IpAddr = IpAddr::V4(Ipv4Addr::UNSPECIFIED);
@@ -38,7 +38,9 @@ pub fn peer_ip<B>(request: &Request<B>) -> IpAddr {
 /// without it share one key. A refused request is answered at once with HTTP 429 and
 /// `Retry-After` ([`Rejection::RateLimited`]); the inner service is not called.
 ///
-/// The reference limits only `POST /asap`: mount this layer on that route.
+/// The reference limits only `POST /asap`, which is what the server does. The layer is
+/// generic over request and response bodies, so it can also limit an application's own
+/// routes (an axum `Router`, a hyper service).
 #[derive(Debug)]
 pub struct RateLimit<S> {
     inner: S,
@@ -66,11 +68,11 @@ impl<S> RateLimit<S> {
     }
 }
 
-impl<S, B> Service<Request<B>> for RateLimit<S>
+impl<S, B, ResBody> Service<Request<B>> for RateLimit<S>
 where
-    S: Service<Request<B>, Response = Response<Body>>,
+    S: Service<Request<B>, Response = Response<ResBody>>,
 {
-    type Response = Response<Body>;
+    type Response = Response<ResponseBody<ResBody>>;
     type Error = S::Error;
     type Future = ResponseFuture<S::Future>;
 
@@ -84,8 +86,49 @@ where
             Ok(()) => ResponseFuture::inner(self.inner.call(request)),
             Err(rejection) => {
                 tracing::debug!(target: crate::LOG_TARGET, peer = %ip, %rejection, "rate limited");
-                ResponseFuture::rejected(rejection.into_response(None))
+                ResponseFuture::own(rejection.into_response(None))
             }
+        }
+    }
+}
+
+/// [`RateLimit`] or no limit, chosen when the server is assembled; either way the response
+/// type is the same.
+#[derive(Debug, Clone)]
+pub(crate) enum OptionalRateLimit<S> {
+    On(RateLimit<S>),
+    Off(S),
+}
+
+impl<S> OptionalRateLimit<S> {
+    pub(crate) fn on(limited: RateLimit<S>) -> Self {
+        OptionalRateLimit::On(limited)
+    }
+
+    pub(crate) fn off(inner: S) -> Self {
+        OptionalRateLimit::Off(inner)
+    }
+}
+
+impl<S, B, ResBody> Service<Request<B>> for OptionalRateLimit<S>
+where
+    S: Service<Request<B>, Response = Response<ResBody>>,
+{
+    type Response = Response<ResponseBody<ResBody>>;
+    type Error = S::Error;
+    type Future = ResponseFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        match self {
+            OptionalRateLimit::On(limited) => limited.poll_ready(cx),
+            OptionalRateLimit::Off(inner) => inner.poll_ready(cx),
+        }
+    }
+
+    fn call(&mut self, request: Request<B>) -> Self::Future {
+        match self {
+            OptionalRateLimit::On(limited) => limited.call(request),
+            OptionalRateLimit::Off(inner) => ResponseFuture::inner(inner.call(request)),
         }
     }
 }

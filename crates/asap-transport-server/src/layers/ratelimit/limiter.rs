@@ -51,6 +51,133 @@ where
     }
 }
 
+/// The limiter itself, generic over governor's clock so that the tests can use a fake one.
+pub(crate) struct KeyedLimiter<K, C = DefaultClock>
+where
+    K: Hash + Eq + Clone,
+    C: Clock,
+{
+    spec: RateLimitSpec,
+    limits: Vec<Limit<K, C>>,
+    clock: C,
+    checks: AtomicU64,
+    sweeping: AtomicBool,
+}
+
+impl<K, C> KeyedLimiter<K, C>
+where
+    K: Hash + Eq + Clone,
+    C: Clock + Clone,
+{
+    /// A limiter enforcing `spec` with the given clock.
+    pub(crate) fn with_clock(spec: &RateLimitSpec, clock: C) -> Self {
+        let limits = spec
+            .items()
+            .iter()
+            .map(|item| Limit {
+                label: item.to_string(),
+                gcra: KeyedGcra::dashmap_with_clock(quota(item), clock.clone()),
+                sweep_at: AtomicUsize::new(SWEEP_MIN_KEYS),
+            })
+            .collect();
+        Self {
+            spec: spec.clone(),
+            limits,
+            clock,
+            checks: AtomicU64::new(0),
+            sweeping: AtomicBool::new(false),
+        }
+    }
+}
+
+/// `N per period` → burst of `N`, one cell regained every `period / N`.
+fn quota(item: &RateLimitItem) -> Quota {
+    Quota::with_period(item.interval())
+        .expect("RateLimitItem guarantees a non-zero interval")
+        .allow_burst(item.count())
+}
+
+/// Whole seconds in `wait`, rounded up, at least 1.
+fn retry_after_secs(wait: Duration) -> u64 {
+    let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    secs.max(1)
+}
+
+impl<K, C> KeyedLimiter<K, C>
+where
+    K: Hash + Eq + Clone,
+    C: Clock,
+{
+    /// Counts one request for `key`; refuses it with [`Rejection::RateLimited`] if any item of
+    /// the spec is exhausted for that key. See the [type docs](Self).
+    pub(crate) fn check(&self, key: &K) -> Result<(), Rejection> {
+        self.maybe_sweep();
+        for limit in &self.limits {
+            if let Err(not_until) = limit.gcra.check_key(key) {
+                let wait = not_until.wait_time_from(self.clock.now());
+                return Err(Rejection::RateLimited {
+                    retry_after: retry_after_secs(wait),
+                    limit: limit.label.clone(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// The spec being enforced.
+    pub(crate) fn spec(&self) -> &RateLimitSpec {
+        &self.spec
+    }
+
+    /// Removes, from every item's store, the keys whose state is as good as fresh, and shrinks
+    /// the stores. Runs by itself as described in the [type docs](Self#memory); call it from
+    /// a timer to reclaim memory while no new keys arrive.
+    pub(crate) fn retain_recent(&self) {
+        for limit in &self.limits {
+            limit.sweep();
+        }
+    }
+
+    /// The number of key states held, summed over all items (each item has its own store).
+    pub(crate) fn tracked_keys(&self) -> usize {
+        self.limits.iter().map(|limit| limit.gcra.len()).sum()
+    }
+
+    fn maybe_sweep(&self) {
+        let n = self.checks.fetch_add(1, Ordering::Relaxed) + 1;
+        if !n.is_multiple_of(SWEEP_EVERY) {
+            return;
+        }
+        // One sweeper at a time; a check that finds one running does not wait.
+        if self
+            .sweeping
+            .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+            .is_err()
+        {
+            return;
+        }
+        for limit in &self.limits {
+            if limit.gcra.len() >= limit.sweep_at.load(Ordering::Relaxed) {
+                limit.sweep();
+            }
+        }
+        self.sweeping.store(false, Ordering::Release);
+    }
+}
+
+impl<K, C> fmt::Debug for KeyedLimiter<K, C>
+where
+    K: Hash + Eq + Clone,
+    C: Clock,
+{
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RateLimiter")
+            .field("spec", &self.spec.to_string())
+            .field("tracked_keys", &self.tracked_keys())
+            .finish_non_exhaustive()
+    }
+}
+
 /// A per-key rate limiter enforcing every item of a [`RateLimitSpec`].
 ///
 /// # Algorithm: GCRA, not fixed windows
@@ -101,141 +228,56 @@ where
 ///
 /// # Clock
 ///
-/// `C` is governor's clock, by default its monotonic clock. Tests can pass
-/// [`governor::clock::FakeRelativeClock`] to [`with_clock`](Self::with_clock).
-pub struct RateLimiter<K, C = DefaultClock>
+/// The monotonic clock. (The clock is not part of the type: governor's clock types stay out
+/// of this crate's API; the unit tests drive the same code with a fake clock.)
+pub struct RateLimiter<K>
 where
     K: Hash + Eq + Clone,
-    C: Clock,
 {
-    spec: RateLimitSpec,
-    limits: Vec<Limit<K, C>>,
-    clock: C,
-    checks: AtomicU64,
-    sweeping: AtomicBool,
+    inner: KeyedLimiter<K>,
 }
 
 impl<K> RateLimiter<K>
 where
     K: Hash + Eq + Clone,
 {
-    /// A limiter enforcing `spec` with the monotonic clock.
+    /// A limiter enforcing `spec`.
     pub fn new(spec: &RateLimitSpec) -> Self {
-        Self::with_clock(spec, DefaultClock::default())
-    }
-}
-
-impl<K, C> RateLimiter<K, C>
-where
-    K: Hash + Eq + Clone,
-    C: Clock + Clone,
-{
-    /// A limiter enforcing `spec` with the given clock.
-    pub fn with_clock(spec: &RateLimitSpec, clock: C) -> Self {
-        let limits = spec
-            .items()
-            .iter()
-            .map(|item| Limit {
-                label: item.to_string(),
-                gcra: KeyedGcra::dashmap_with_clock(quota(item), clock.clone()),
-                sweep_at: AtomicUsize::new(SWEEP_MIN_KEYS),
-            })
-            .collect();
         Self {
-            spec: spec.clone(),
-            limits,
-            clock,
-            checks: AtomicU64::new(0),
-            sweeping: AtomicBool::new(false),
+            inner: KeyedLimiter::with_clock(spec, DefaultClock::default()),
         }
     }
-}
 
-/// `N per period` → burst of `N`, one cell regained every `period / N`.
-fn quota(item: &RateLimitItem) -> Quota {
-    Quota::with_period(item.interval())
-        .expect("RateLimitItem guarantees a non-zero interval")
-        .allow_burst(item.count())
-}
-
-/// Whole seconds in `wait`, rounded up, at least 1.
-fn retry_after_secs(wait: Duration) -> u64 {
-    let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-    secs.max(1)
-}
-
-impl<K, C> RateLimiter<K, C>
-where
-    K: Hash + Eq + Clone,
-    C: Clock,
-{
     /// Counts one request for `key`; refuses it with [`Rejection::RateLimited`] if any item of
     /// the spec is exhausted for that key. See the [type docs](Self).
     pub fn check(&self, key: &K) -> Result<(), Rejection> {
-        self.maybe_sweep();
-        for limit in &self.limits {
-            if let Err(not_until) = limit.gcra.check_key(key) {
-                let wait = not_until.wait_time_from(self.clock.now());
-                return Err(Rejection::RateLimited {
-                    retry_after: retry_after_secs(wait),
-                    limit: limit.label.clone(),
-                });
-            }
-        }
-        Ok(())
+        self.inner.check(key)
     }
 
     /// The spec being enforced.
     pub fn spec(&self) -> &RateLimitSpec {
-        &self.spec
+        self.inner.spec()
     }
 
     /// Removes, from every item's store, the keys whose state is as good as fresh, and shrinks
     /// the stores. Runs by itself as described in the [type docs](Self#memory); call it from
     /// a timer to reclaim memory while no new keys arrive.
     pub fn retain_recent(&self) {
-        for limit in &self.limits {
-            limit.sweep();
-        }
+        self.inner.retain_recent();
     }
 
     /// The number of key states held, summed over all items (each item has its own store).
     pub fn tracked_keys(&self) -> usize {
-        self.limits.iter().map(|limit| limit.gcra.len()).sum()
-    }
-
-    fn maybe_sweep(&self) {
-        let n = self.checks.fetch_add(1, Ordering::Relaxed) + 1;
-        if !n.is_multiple_of(SWEEP_EVERY) {
-            return;
-        }
-        // One sweeper at a time; a check that finds one running does not wait.
-        if self
-            .sweeping
-            .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
-            .is_err()
-        {
-            return;
-        }
-        for limit in &self.limits {
-            if limit.gcra.len() >= limit.sweep_at.load(Ordering::Relaxed) {
-                limit.sweep();
-            }
-        }
-        self.sweeping.store(false, Ordering::Release);
+        self.inner.tracked_keys()
     }
 }
 
-impl<K, C> fmt::Debug for RateLimiter<K, C>
+impl<K> fmt::Debug for RateLimiter<K>
 where
     K: Hash + Eq + Clone,
-    C: Clock,
 {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RateLimiter")
-            .field("spec", &self.spec.to_string())
-            .field("tracked_keys", &self.tracked_keys())
-            .finish_non_exhaustive()
+        self.inner.fmt(f)
     }
 }
 
@@ -250,11 +292,11 @@ mod tests {
     fn limiter(
         spec: &str,
     ) -> (
-        RateLimiter<&'static str, FakeRelativeClock>,
+        KeyedLimiter<&'static str, FakeRelativeClock>,
         FakeRelativeClock,
     ) {
         let clock = FakeRelativeClock::default();
-        let limiter = RateLimiter::with_clock(&spec.parse().unwrap(), clock.clone());
+        let limiter = KeyedLimiter::with_clock(&spec.parse().unwrap(), clock.clone());
         (limiter, clock)
     }
 
@@ -373,8 +415,8 @@ mod tests {
     #[test]
     fn stale_keys_are_swept() {
         let clock = FakeRelativeClock::default();
-        let limiter: RateLimiter<u64, _> =
-            RateLimiter::with_clock(&"1/second".parse().unwrap(), clock.clone());
+        let limiter: KeyedLimiter<u64, _> =
+            KeyedLimiter::with_clock(&"1/second".parse().unwrap(), clock.clone());
         // 3000 distinct keys, all recent: sweeps keep everything.
         for key in 0..3000 {
             assert_eq!(limiter.check(&key), Ok(()));

@@ -22,6 +22,7 @@ mod spec;
 use std::fmt;
 use std::str::FromStr;
 
+pub(crate) use layer::OptionalRateLimit;
 pub use layer::{
     RateLimit, RateLimitLayer, SenderRateLimit, SenderRateLimitLayer, UNKNOWN_PEER, peer_ip,
 };

@@ -9,16 +9,18 @@ use std::time::Instant;
 use asap_model::Manifest;
 use tokio::net::TcpListener;
 use tower::util::Either;
+use tower_layer::{Identity, Stack};
 
 use crate::config::ServerConfig;
-use crate::endpoint::RpcEndpoint;
+use crate::context::AsapRequest;
+use crate::endpoint::{Envelopes, RpcEndpoint};
 use crate::layers::auth::{Auth, AuthLayer, SenderMatch, TokenValidator};
 use crate::layers::body_limit::BodyLimit;
 use crate::layers::compression::ResponseCompression;
 use crate::layers::decompression::Decompression;
 use crate::layers::nonce::{MemoryNonceStore, NonceCheck, NonceLayer, NonceStore};
 use crate::layers::ratelimit::{
-    RateLimit, RateLimitKey, RateLimitLayer, SenderRateLimit, SenderRateLimitLayer,
+    OptionalRateLimit, RateLimitKey, RateLimitLayer, SenderRateLimit, SenderRateLimitLayer,
 };
 use crate::layers::timestamp::{TimestampWindow, TimestampWindowLayer};
 use crate::registry::{BlockingHandler, BlockingPool, Dispatch, Handler, HandlerRegistry};
@@ -26,19 +28,25 @@ use crate::router::{AsapService, Routes};
 use crate::routes::{ManifestRoute, Readiness};
 use crate::serve::{ConnectionSettings, serve, shutdown_signal};
 
-type PerSender = Either<SenderRateLimit<Dispatch>, Dispatch>;
+mod envelope;
+mod service;
+
+pub use envelope::EnvelopeService;
+pub use service::{ServerBody, ServerFuture, ServerService};
+
+type PerSender = Either<SenderRateLimit<EnvelopeService>, EnvelopeService>;
 type Replay = Either<NonceCheck<PerSender>, PerSender>;
 /// The envelope-level stack: sender match → timestamp window → nonce → per-sender rate
 /// limit → dispatch (optional layers are `Either` pass-throughs).
-pub type EnvelopeStack = SenderMatch<TimestampWindow<Replay>>;
-type Endpoint = RpcEndpoint<EnvelopeStack>;
-type Authenticated = Either<Auth<Endpoint>, Endpoint>;
-type Decompressed = Decompression<Authenticated>;
-/// The `POST /asap` stack: body limit → per-IP rate limit → decompression → authentication
-/// → JSON-RPC endpoint → [`EnvelopeStack`].
-pub type RpcStack = BodyLimit<Either<RateLimit<Decompressed>, Decompressed>>;
+type EnvelopeStack = SenderMatch<TimestampWindow<Replay>>;
+type Checked = Envelopes<EnvelopeStack>;
+type Authenticated = Either<Auth<Checked>, Checked>;
+type Endpoint = RpcEndpoint<Authenticated>;
+/// The `POST /asap` stack: body limit → per-IP rate limit → decompression → JSON-RPC
+/// endpoint → authentication → envelope check → [`EnvelopeStack`].
+type RpcStack = BodyLimit<OptionalRateLimit<Decompression<Endpoint>>>;
 /// The whole server: routes, with large responses compressed when the client accepts it.
-pub type ServerService = ResponseCompression<AsapService<RpcStack>>;
+type Assembled = ResponseCompression<AsapService<RpcStack>>;
 
 /// Why a server could not be built.
 #[derive(Debug, thiserror::Error)]
@@ -67,25 +75,64 @@ pub enum BuildError {
 /// let service = server.service(); // a tower::Service<http::Request<B>>
 /// # let _ = service;
 /// ```
-pub struct AsapServerBuilder {
+///
+/// # Hooks
+///
+/// Middleware plugs in at two levels without changing this crate:
+///
+/// - [`layer`](Self::layer): HTTP level, around the whole [`ServerService`] (every route,
+///   every response, after compression). Generic, like tonic's `Server::layer`: the layer's
+///   service is the server's service type, so it costs only what the layer does. The
+///   built service must stay infallible (`Error = Infallible`) to be served by
+///   [`AsapServer::run`].
+/// - [`envelope_layer`](Self::envelope_layer): envelope level, a `tower::Layer` over
+///   [`EnvelopeService`] (`Service<AsapRequest, Response = Envelope, Error = Rejection>`),
+///   after the protocol's envelope checks and before the handler, like jsonrpsee's
+///   `set_rpc_middleware`. Boxed, because this level is inside the opaque
+///   [`ServerService`]: each hook costs one allocation per request (its future), and none
+///   is paid when no hook is set. Compose several layers into one (`tower::ServiceBuilder`)
+///   to pay it once.
+///
+/// ```
+/// use asap_transport_server::{AsapServer, ServerBody, echo::{EchoHandler, demo_manifest}};
+/// use tower::util::MapResponseLayer;
+///
+/// let manifest = demo_manifest("http://127.0.0.1:8000/asap");
+/// let server = AsapServer::builder(manifest.clone())
+///     .handler("task.request", EchoHandler::new(manifest.id.clone()))
+///     // HTTP level: any tower layer whose service stays infallible.
+///     .layer(MapResponseLayer::new(|mut response: http::Response<ServerBody>| {
+///         response.headers_mut().insert("x-agent", http::HeaderValue::from_static("echo"));
+///         response
+///     }))
+///     // Envelope level: sees every accepted envelope before its handler.
+///     .envelope_layer(tower::layer::layer_fn(|inner| inner))
+///     .build()
+///     .unwrap();
+/// # let _ = server;
+/// ```
+pub struct AsapServerBuilder<L = Identity> {
     manifest: Manifest,
     config: ServerConfig,
     registry: HandlerRegistry,
     validator: Option<Arc<dyn TokenValidator>>,
     nonce_store: Option<Arc<dyn NonceStore>>,
+    http_layer: L,
+    envelope_hooks: Vec<envelope::Hook>,
 }
 
-impl std::fmt::Debug for AsapServerBuilder {
+impl<L> std::fmt::Debug for AsapServerBuilder<L> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AsapServerBuilder")
             .field("manifest", &self.manifest.id)
             .field("config", &self.config)
             .field("registry", &self.registry)
+            .field("envelope_hooks", &self.envelope_hooks.len())
             .finish_non_exhaustive()
     }
 }
 
-impl AsapServerBuilder {
+impl<L> AsapServerBuilder<L> {
     /// Replaces the configuration (default: [`ServerConfig::default`]).
     #[must_use]
     pub fn config(mut self, config: ServerConfig) -> Self {
@@ -132,8 +179,46 @@ impl AsapServerBuilder {
         self
     }
 
+    /// Adds an HTTP-level layer around the whole server (see [Hooks](Self#hooks)). Layers
+    /// added later wrap the ones added before.
+    #[must_use]
+    pub fn layer<N>(self, layer: N) -> AsapServerBuilder<Stack<L, N>> {
+        AsapServerBuilder {
+            manifest: self.manifest,
+            config: self.config,
+            registry: self.registry,
+            validator: self.validator,
+            nonce_store: self.nonce_store,
+            http_layer: Stack::new(self.http_layer, layer),
+            envelope_hooks: self.envelope_hooks,
+        }
+    }
+
+    /// Adds an envelope-level layer in front of the handlers (see [Hooks](Self#hooks)).
+    /// Layers added later wrap the ones added before.
+    #[must_use]
+    pub fn envelope_layer<E>(mut self, layer: E) -> Self
+    where
+        E: tower_layer::Layer<EnvelopeService> + Send + Sync + 'static,
+        E::Service: tower_service::Service<
+                AsapRequest,
+                Response = asap_model::Envelope,
+                Error = crate::Rejection,
+            > + Clone
+            + Send
+            + Sync
+            + 'static,
+        <E::Service as tower_service::Service<AsapRequest>>::Future: Send + 'static,
+    {
+        self.envelope_hooks.push(envelope::hook(layer));
+        self
+    }
+
     /// Assembles the layers.
-    pub fn build(self) -> Result<AsapServer, BuildError> {
+    pub fn build(self) -> Result<AsapServer<L::Service>, BuildError>
+    where
+        L: tower_layer::Layer<ServerService>,
+    {
         self.manifest.validate().map_err(BuildError::Manifest)?;
         let config = self.config;
         let rate_limit = config.rate_limit.clone();
@@ -142,6 +227,12 @@ impl AsapServerBuilder {
             .with_pool(BlockingPool::new(config.max_threads.max(1)))
             .with_debug(config.debug)
             .with_payload_validation(config.validate_payloads);
+        let dispatch = self
+            .envelope_hooks
+            .iter()
+            .fold(EnvelopeService::dispatch(dispatch), |inner, hook| {
+                hook(inner)
+            });
         let per_sender = match (&rate_limit, config.rate_limit_key) {
             (Some(spec), RateLimitKey::Sender) => Either::Left(tower::Layer::layer(
                 &SenderRateLimitLayer::new(spec),
@@ -164,24 +255,25 @@ impl AsapServerBuilder {
             .with_max_age(config.max_envelope_age)
             .with_max_future(config.max_future_tolerance);
         let envelope_stack = SenderMatch::new(tower::Layer::layer(&window, replay));
-        let endpoint = RpcEndpoint::new(envelope_stack);
+        let checked = Envelopes::new(envelope_stack);
         let authenticated = match &self.manifest.auth {
             Some(schemes) => {
                 let validator = self.validator.ok_or(BuildError::MissingValidator)?;
                 Either::Left(tower::Layer::layer(
                     &AuthLayer::from_arc(validator, schemes),
-                    endpoint,
+                    checked,
                 ))
             }
-            None => Either::Right(endpoint),
+            None => Either::Right(checked),
         };
-        let decompressed = Decompression::new(authenticated, config.max_request_size);
+        let endpoint = RpcEndpoint::from_rpc(authenticated);
+        let decompressed = Decompression::new(endpoint, config.max_request_size);
         let limited = match (&rate_limit, config.rate_limit_key) {
-            (Some(spec), RateLimitKey::PeerIp) => Either::Left(tower::Layer::layer(
+            (Some(spec), RateLimitKey::PeerIp) => OptionalRateLimit::on(tower::Layer::layer(
                 &RateLimitLayer::new(spec),
                 decompressed,
             )),
-            _ => Either::Right(decompressed),
+            _ => OptionalRateLimit::off(decompressed),
         };
         let rpc = BodyLimit::new(limited, config.max_request_size);
         let routes = Routes {
@@ -191,20 +283,25 @@ impl AsapServerBuilder {
             started: Instant::now(),
             readiness: Readiness::new(),
         };
+        let service = ServerService::new(ResponseCompression::new(
+            AsapService::new(rpc, routes),
+            config.response_compression,
+        ));
+        let readiness = service.readiness().clone();
         Ok(AsapServer {
-            service: ResponseCompression::new(
-                AsapService::new(rpc, routes),
-                config.response_compression,
-            ),
+            service: self.http_layer.layer(service),
+            readiness,
             config,
         })
     }
 }
 
-/// An ASAP agent server: the [`AsapService`] plus how to run it.
+/// An ASAP agent server: its service ([`ServerService`], or what the HTTP-level hooks made
+/// of it) plus how to run it.
 #[derive(Debug, Clone)]
-pub struct AsapServer {
-    service: ServerService,
+pub struct AsapServer<S = ServerService> {
+    service: S,
+    readiness: crate::routes::Readiness,
     config: ServerConfig,
 }
 
@@ -217,11 +314,15 @@ impl AsapServer {
             registry: HandlerRegistry::new(),
             validator: None,
             nonce_store: None,
+            http_layer: Identity::new(),
+            envelope_hooks: Vec::new(),
         }
     }
+}
 
+impl<S: Clone> AsapServer<S> {
     /// The whole server as a `tower::Service`, to mount in hyper or axum.
-    pub fn service(&self) -> ServerService {
+    pub fn service(&self) -> S {
         self.service.clone()
     }
 
@@ -233,9 +334,23 @@ impl AsapServer {
     /// Readiness of `/ready`. The accept loop sets it; when the service is mounted in another
     /// server, call `set_ready(true)` once that server listens.
     pub fn readiness(&self) -> &crate::routes::Readiness {
-        self.service.get_ref().readiness()
+        &self.readiness
     }
+}
 
+impl<S, B> AsapServer<S>
+where
+    S: tower_service::Service<
+            http::Request<hyper::body::Incoming>,
+            Response = http::Response<B>,
+            Error = Infallible,
+        > + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+    B: http_body::Body<Data = bytes::Bytes> + Send + 'static,
+    B::Error: Into<crate::registry::BoxError>,
+{
     /// Binds `config.bind` and serves until Ctrl-C or SIGTERM.
     pub async fn run(self) -> io::Result<()> {
         let listener = crate::serve::bind(self.config.bind)?;
@@ -248,7 +363,7 @@ impl AsapServer {
         listener: TcpListener,
         shutdown: impl Future<Output = ()>,
     ) -> io::Result<()> {
-        let readiness = self.service.get_ref().readiness().clone();
+        let readiness = self.readiness.clone();
         let settings = ConnectionSettings::from(&self.config);
         serve(listener, self.service, settings, readiness, shutdown).await
     }

@@ -1,0 +1,176 @@
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
+
+use asap_codec::rpc::{Id, decode_request, encode_error, encode_success};
+use asap_model::Envelope;
+use http::request::Parts;
+use http::{Response, StatusCode};
+use http_body::Body as HttpBody;
+use http_body_util::combinators::Collect;
+use tower_service::Service;
+
+use crate::context::{PeerAddr, RequestContext, RpcCall};
+use crate::registry::BoxError;
+use crate::rejection::Rejection;
+use crate::response::{self, Body};
+use crate::trace::TraceContext;
+
+pin_project_lite::pin_project! {
+    #[project = StateProj]
+    enum State<C, R, F> {
+        Reading { #[pin] body: C, parts: Option<Parts>, service: Option<R> },
+        Calling { #[pin] future: F, id: Option<Id>, trace: Option<TraceContext> },
+        Answered { response: Option<Response<Body>> },
+        Done,
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// Response future of [`RpcEndpoint`](super::RpcEndpoint): reads the body (once), decodes
+    /// the framing, drives the RPC-level service and encodes its answer. A state machine
+    /// rather than a boxed `async` block: no allocation of its own per request.
+    pub struct EndpointFuture<R, B>
+    where
+        R: Service<RpcCall>,
+        B: HttpBody,
+    {
+        #[pin]
+        state: State<Collect<B>, R, R::Future>,
+    }
+}
+
+impl<R, B> std::fmt::Debug for EndpointFuture<R, B>
+where
+    R: Service<RpcCall>,
+    B: HttpBody,
+{
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let state = match &self.state {
+            State::Reading { .. } => "reading",
+            State::Calling { .. } => "calling",
+            State::Answered { .. } => "answered",
+            State::Done => "done",
+        };
+        f.debug_struct("EndpointFuture")
+            .field("state", &state)
+            .finish()
+    }
+}
+
+impl<R, B> EndpointFuture<R, B>
+where
+    R: Service<RpcCall>,
+    B: HttpBody,
+{
+    pub(super) fn new(parts: Parts, body: Collect<B>, service: R) -> Self {
+        Self {
+            state: State::Reading {
+                body,
+                parts: Some(parts),
+                service: Some(service),
+            },
+        }
+    }
+
+    pub(super) fn answered(response: Response<Body>) -> Self {
+        Self {
+            state: State::Answered {
+                response: Some(response),
+            },
+        }
+    }
+}
+
+/// The call for `envelope` (or its error), with the request's headers, peer address and
+/// trace context.
+fn rpc_call(parts: Parts, envelope: Result<Envelope, asap_codec::rpc::RpcError>) -> RpcCall {
+    let trace = match &envelope {
+        Ok(envelope) => TraceContext::from_request(envelope, &parts.headers),
+        Err(_) => TraceContext::default(),
+    };
+    let mut ctx = RequestContext::with_trace(parts.headers, trace);
+    ctx.peer_addr = parts.extensions.get::<PeerAddr>().map(|p| p.0);
+    RpcCall::new(envelope, ctx)
+}
+
+impl<R, B> Future for EndpointFuture<R, B>
+where
+    R: Service<RpcCall, Response = Envelope, Error = Rejection>,
+    B: HttpBody,
+    B::Error: Into<BoxError>,
+{
+    type Output = Result<Response<Body>, std::convert::Infallible>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        loop {
+            let mut state = self.as_mut().project().state;
+            let next = match state.as_mut().project() {
+                StateProj::Reading {
+                    body,
+                    parts,
+                    service,
+                } => {
+                    let read = ready!(body.poll(cx));
+                    let (Some(parts), Some(mut service)) = (parts.take(), service.take()) else {
+                        state.set(State::Done);
+                        continue;
+                    };
+                    let bytes = match read {
+                        Ok(collected) => collected.to_bytes(),
+                        Err(e) => {
+                            state.set(State::Done);
+                            return Poll::Ready(Ok(
+                                Rejection::from_body_error(e.into()).into_response(None)
+                            ));
+                        }
+                    };
+                    let call = match decode_request(&bytes) {
+                        Ok(call) => call,
+                        Err(error) => {
+                            state.set(State::Done);
+                            return Poll::Ready(Ok(response::json(
+                                StatusCode::OK,
+                                encode_error(&error),
+                            )));
+                        }
+                    };
+                    let valid = call.envelope.is_ok();
+                    let rpc = rpc_call(parts, call.envelope);
+                    let trace = valid.then_some(rpc.ctx.trace);
+                    State::Calling {
+                        future: service.call(rpc),
+                        id: Some(call.id),
+                        trace,
+                    }
+                }
+                StateProj::Calling { future, id, trace } => {
+                    let result = ready!(future.poll(cx));
+                    let id = id.take();
+                    let trace = trace.take();
+                    state.set(State::Done);
+                    let response = match (result, id) {
+                        (Ok(mut reply), Some(id)) => {
+                            if let Some(trace) = trace {
+                                trace.inject(&mut reply);
+                            }
+                            response::json(StatusCode::OK, encode_success(&id, &reply))
+                        }
+                        (Err(rejection), id) => rejection.into_response(id),
+                        (Ok(_), None) => Rejection::Rpc(asap_codec::rpc::RpcError::internal())
+                            .into_response(None),
+                    };
+                    return Poll::Ready(Ok(response));
+                }
+                StateProj::Answered { response } => {
+                    return response
+                        .take()
+                        .map_or(Poll::Pending, |r| Poll::Ready(Ok(r)));
+                }
+                // Polled after completion.
+                StateProj::Done => return Poll::Pending,
+            };
+            state.set(next);
+        }
+    }
+}
