@@ -1,5 +1,7 @@
-//! `cargo xtask audit`: dependency policy, unused dependencies, feature combinations
-//! and public-API drift, one step after another.
+//! `cargo xtask audit`: dependency policy, unused dependencies, feature combinations,
+//! public-API drift and semver compatibility, one step after another.
+
+mod semver;
 
 use std::path::Path;
 
@@ -26,10 +28,25 @@ Steps, in order:
                   runs and restores them afterwards)
   5. public-api   the public API of each library crate against docs/public-api/
                   (see `cargo xtask public-api --help`)
+  6. semver       cargo semver-checks check-release --all-features
+                  --baseline-rev <baseline> -p <each library crate at the baseline>
+                  Baseline: the latest v* tag reachable from HEAD (the previous
+                  release); before the first release, the commit recorded in
+                  xtask/semver-baseline, so a clean clone of main needs no tag and
+                  no published crate (a shallow clone must be deep enough to hold it).
+                  The crates must be compatible with the baseline under the version
+                  they carry, by cargo's rules: in 0.x a minor bump (0.1 -> 0.2) may
+                  break, a patch bump may not, and an unchanged version is checked as
+                  the next patch release. An intentional breaking change therefore
+                  comes with the bump: the edit `cargo xtask release` makes (root
+                  Cargo.toml, [workspace.package] version and the internal crates in
+                  [workspace.dependencies]) to a pre-release of the next version, e.g.
+                  0.1.0 -> 0.2.0-dev; `cargo xtask release 0.2.0` later releases it
+                  and its tag becomes the baseline.
 
 Library crates are the workspace members under crates/ with a library target.
-Requires cargo-deny, cargo-machete and cargo-hack:
-  cargo install --locked cargo-deny cargo-hack cargo-machete";
+Requires cargo-deny, cargo-machete, cargo-hack and cargo-semver-checks:
+  cargo install --locked cargo-deny cargo-hack cargo-machete cargo-semver-checks";
 
 /// The steps, in order.
 const STEPS: &[&str] = &[
@@ -38,6 +55,7 @@ const STEPS: &[&str] = &[
     "unused-deps",
     "features",
     "public-api",
+    "semver",
 ];
 
 /// Entry point of `cargo xtask audit`.
@@ -46,6 +64,7 @@ pub(crate) fn run(root: &Path) -> Result<()> {
         ("deny", "cargo-deny"),
         ("machete", "cargo-machete"),
         ("hack", "cargo-hack"),
+        ("semver-checks", "cargo-semver-checks"),
     ]
     .into_iter()
     .filter(|(subcommand, _)| !util::has_cargo_subcommand(subcommand))
@@ -102,6 +121,7 @@ fn run_step(root: &Path, ws: &Workspace, name: &str) -> Result<()> {
             util::run(&mut cmd)
         }
         "public-api" => public_api::check(root, ws),
+        "semver" => semver::check(root, ws),
         other => bail!("unknown audit step `{other}`"),
     }
 }
@@ -270,7 +290,8 @@ mod tests {
                 "advisories",
                 "unused-deps",
                 "features",
-                "public-api"
+                "public-api",
+                "semver"
             ]
         );
         for step in STEPS {

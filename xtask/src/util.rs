@@ -146,7 +146,8 @@ pub(crate) fn capture(cmd: &mut Command) -> Result<Captured> {
 }
 
 /// How to install the external cargo subcommands `cargo xtask audit` uses.
-pub(crate) const INSTALL_HINT: &str = "cargo install --locked cargo-deny cargo-hack cargo-machete";
+pub(crate) const INSTALL_HINT: &str =
+    "cargo install --locked cargo-deny cargo-hack cargo-machete cargo-semver-checks";
 
 /// Whether `cargo <subcommand> --version` runs successfully.
 pub(crate) fn has_cargo_subcommand(subcommand: &str) -> bool {
