@@ -7,7 +7,7 @@ use std::task::{Context, Poll, ready};
 use asap_codec::compression::Encoding;
 use bytes::Bytes;
 use futures_util::future::BoxFuture;
-use http::Response;
+use http::{HeaderValue, Response, header};
 use http_body::Body;
 
 use super::CompressionBody;
@@ -15,7 +15,7 @@ use super::CompressionBody;
 pin_project_lite::pin_project! {
     #[project = StateProj]
     enum State<F, B: Body> {
-        Inner { #[pin] future: F, encoding: Encoding, threshold: usize },
+        Inner { #[pin] future: F, encoding: Encoding, threshold: usize, advert: Option<&'static str> },
         Compressing { future: BoxFuture<'static, Response<CompressionBody<B>>> },
     }
 }
@@ -37,12 +37,19 @@ impl<F, B: Body> std::fmt::Debug for CompressionFuture<F, B> {
 }
 
 impl<F, B: Body> CompressionFuture<F, B> {
-    pub(super) fn new(future: F, encoding: Encoding, threshold: usize) -> Self {
+    /// `advert`: the `Accept-Encoding` header to put on the response, if any.
+    pub(super) fn new(
+        future: F,
+        encoding: Encoding,
+        threshold: usize,
+        advert: Option<&'static str>,
+    ) -> Self {
         Self {
             state: State::Inner {
                 future,
                 encoding,
                 threshold,
+                advert,
             },
         }
     }
@@ -63,8 +70,15 @@ where
                 future,
                 encoding,
                 threshold,
+                advert,
             } => {
-                let response = ready!(future.poll(cx))?;
+                let mut response = ready!(future.poll(cx))?;
+                if let Some(advert) = advert {
+                    let value = HeaderValue::from_static(advert);
+                    response
+                        .headers_mut()
+                        .insert(header::ACCEPT_ENCODING, value);
+                }
                 if !super::qualifies(&response, *encoding, *threshold) {
                     return Poll::Ready(Ok(response.map(CompressionBody::plain)));
                 }

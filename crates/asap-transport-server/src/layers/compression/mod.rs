@@ -10,6 +10,10 @@
 //! no allocation. The reference server never compresses; its clients send
 //! `Accept-Encoding: br, gzip, identity` and decompress transparently.
 //!
+//! `asap-zstd-v1` (feature `zstd`) goes only to clients that name it in `Accept-Encoding`
+//! (asap-rs clients of a `zstd` build); their responses, and only theirs, also carry an
+//! `Accept-Encoding` header saying the server decodes it in requests (RFC 7694).
+//!
 //! The layer is generic over request and response bodies (the response's must carry
 //! `Bytes`), so it can wrap an axum `Router` or any hyper service; bodies without an exact
 //! size (streams) pass through.
@@ -20,7 +24,9 @@ mod layer;
 
 use std::task::{Context, Poll};
 
-use asap_codec::compression::{Encoding, compress, negotiate, supported_encodings};
+use asap_codec::compression::{
+    Encoding, advertised_request_encodings, compress, negotiate, peer_encodings,
+};
 use bytes::Bytes;
 use http::{HeaderValue, Request, Response, header};
 use http_body::Body;
@@ -51,9 +57,23 @@ impl<S> ResponseCompression<S> {
 }
 
 /// The response codings offered, most preferred first: the one place that decides which
-/// codings the server may answer with.
+/// codings the server may answer with. `asap-zstd-v1` (feature `zstd`) comes first but is
+/// chosen only for a request that names it, which only asap-rs clients of a `zstd` build do
+/// (`docs/adr/0003-zstd-dictionary-coding.md`).
 pub fn response_encodings() -> &'static [Encoding] {
-    supported_encodings()
+    peer_encodings()
+}
+
+/// The `Accept-Encoding` response header (RFC 7694) telling an asap-rs client of a `zstd`
+/// build that `asap-zstd-v1` request bodies are decoded here; `None` for every other
+/// client, whose responses stay as without the feature ([`advertised_request_encodings`]).
+/// Added whether or not response compression is on.
+fn request_encodings_advert(headers: &http::HeaderMap) -> Option<&'static str> {
+    advertised_request_encodings(
+        headers
+            .get(header::ACCEPT_ENCODING)
+            .and_then(|v| v.to_str().ok()),
+    )
 }
 
 fn chosen_encoding(headers: &http::HeaderMap) -> Encoding {
@@ -123,6 +143,7 @@ where
             Some(threshold) => (chosen_encoding(request.headers()), threshold),
             None => (Encoding::Identity, usize::MAX),
         };
-        CompressionFuture::new(self.inner.call(request), encoding, threshold)
+        let advert = request_encodings_advert(request.headers());
+        CompressionFuture::new(self.inner.call(request), encoding, threshold, advert)
     }
 }
