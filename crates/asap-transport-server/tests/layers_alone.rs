@@ -15,7 +15,8 @@ use asap_transport_server::layers::body_limit::{BodyLimit, BodyLimitLayer, BodyT
 use asap_transport_server::layers::decompression::DecompressionLayer;
 use asap_transport_server::registry::{BlockingPool, BoxError, HandlerRegistry, handler_fn};
 use asap_transport_server::{
-    AsapRequest, Dispatch, HandlerError, Rejection, RequestContext, RpcCall, RpcEndpoint, response,
+    AsapRequest, Dispatch, Envelopes, HandlerError, Rejection, RequestContext, RpcCall,
+    RpcEndpoint, response,
 };
 use bytes::Bytes;
 use http::{Request, Response, StatusCode, header};
@@ -574,4 +575,49 @@ async fn hand_made_stack() {
         reply,
         json!({"detail": "Request size (5000 bytes) exceeds maximum (4096 bytes)"})
     );
+}
+
+/// The processing order around authentication, with the RPC-level layer composed by hand:
+/// framing errors answer before authentication, authentication before the envelope.
+#[tokio::test]
+async fn authentication_sits_between_framing_and_envelope() {
+    let bearer = AuthScheme {
+        schemes: vec!["bearer".into()],
+        oauth2: None,
+    };
+    let envelopes = Envelopes::new(service_fn(|request: AsapRequest| async move {
+        Ok::<_, Rejection>(completed(&request, json!({})))
+    }));
+    let tokens = StaticTokens::new().with("s3cret", "urn:asap:agent:alice".parse().unwrap());
+    let endpoint = RpcEndpoint::from_rpc(AuthLayer::new(tokens, &bearer).layer(envelopes));
+    let send = |body: Vec<u8>, token: Option<&str>| {
+        let mut request = post(body);
+        if let Some(token) = token {
+            request
+                .headers_mut()
+                .insert(header::AUTHORIZATION, token.parse().unwrap());
+        }
+        endpoint.clone().oneshot(request)
+    };
+
+    // No token and no valid JSON: the parse error.
+    let (_, reply) = body_of(send(b"{".to_vec(), None).await.unwrap()).await;
+    assert_eq!(reply["error"]["code"], -32700);
+    // No token, a call without an envelope: authentication answers first.
+    let no_envelope = json!({"jsonrpc": "2.0", "method": "asap.send", "params": {}, "id": 7});
+    let body = serde_json::to_vec(&no_envelope).unwrap();
+    let (_, reply) = body_of(send(body.clone(), None).await.unwrap()).await;
+    assert_eq!(reply["id"], 7);
+    assert_eq!(
+        reply["error"]["data"],
+        json!({"error": "Authentication required", "status_code": 401})
+    );
+    // With the token, the missing envelope is what is wrong.
+    let (_, reply) = body_of(send(body, Some("Bearer s3cret")).await.unwrap()).await;
+    assert_eq!(reply["error"]["code"], -32602, "{reply}");
+    // Everything right: the envelope reaches the envelope level.
+    let envelope = task_request("urn:asap:agent:alice", "urn:asap:agent:server", json!({}));
+    let body = serde_json::to_vec(&rpc_request(&envelope)).unwrap();
+    let (_, reply) = body_of(send(body, Some("Bearer s3cret")).await.unwrap()).await;
+    assert!(reply["result"]["envelope"].is_object(), "{reply}");
 }
