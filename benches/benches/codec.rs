@@ -12,6 +12,10 @@
 //!
 //! Throughput is the request body length for decoding and the response body length for
 //! encoding. Dropping the decoded value is inside the measured time.
+//!
+//! With `ASAP_BENCH_CALLS=<n>` (and `ASAP_BENCH_SIZE=small|medium|large`, `small` by default)
+//! the binary instead makes `n` `decode_request` calls on that fixture and exits: two runs
+//! under `valgrind --tool=callgrind` with different `n` give the instructions per call.
 
 use std::hint::black_box;
 use std::time::Duration;
@@ -97,8 +101,31 @@ fn config() -> Criterion {
         .measurement_time(Duration::from_secs(3))
 }
 
+/// `n` calls of `decode_request` on the fixture named by `ASAP_BENCH_SIZE` (the
+/// `ASAP_BENCH_CALLS` mode), each checked to succeed.
+fn decode_calls(n: u64) {
+    let name = std::env::var("ASAP_BENCH_SIZE").unwrap_or_else(|_| "small".to_owned());
+    let size = Size::ALL
+        .into_iter()
+        .find(|s| s.name() == name)
+        .expect("ASAP_BENCH_SIZE is small, medium or large");
+    let body = request_body(size);
+    for _ in 0..n {
+        let call = decode_request(black_box(&body)).expect("fixture requests are well-framed");
+        assert!(call.envelope.is_ok());
+        black_box(call);
+    }
+}
+
 // What `criterion_group!` + `criterion_main!` expand to, without their undocumented `pub fn`.
 fn main() {
+    if let Some(n) = std::env::var("ASAP_BENCH_CALLS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+    {
+        decode_calls(n);
+        return;
+    }
     let mut criterion = config().configure_from_args();
     decode(&mut criterion);
     encode(&mut criterion);

@@ -1,8 +1,10 @@
 //! The simd-json fast path, the serde_json fast path and the exact slow path agree on any
-//! input: same framing errors, same ids, same envelopes.
+//! input: same framing errors, same ids, same envelopes, and the same payload once the
+//! server has typed it (`Envelope::type_payload`: the typed payload of the fast path, or the
+//! exact error the slow path's raw payload gives).
 
-use asap_codec::rpc::{decode_exact, decode_request, decode_request_serde_json};
-use asap_model::{Envelope, Timestamp, arbitrary};
+use asap_codec::rpc::{RpcError, decode_exact, decode_request, decode_request_serde_json};
+use asap_model::{Envelope, Timestamp, ValidationError, arbitrary};
 use proptest::prelude::*;
 use serde_json::{Value, json};
 
@@ -21,12 +23,20 @@ fn agree(body: &[u8]) -> Result<(), TestCaseError> {
                     .clone()
                     .map(|e| with_generated_from(e, a.envelope.as_ref().ok()));
                 prop_assert_eq!(&a.envelope, &b_envelope);
+                prop_assert_eq!(typed(&a.envelope), typed(&b_envelope));
             }
             (Err(a), Err(b)) => prop_assert_eq!(a, b),
             (a, b) => prop_assert!(false, "disagree: {:?} vs {:?}", a, b),
         }
     }
     Ok(())
+}
+
+/// The envelope as dispatch hands it to a handler: the payload typed, or the exact error.
+fn typed(
+    envelope: &Result<Envelope, RpcError>,
+) -> Result<Result<Envelope, ValidationError>, RpcError> {
+    envelope.clone().map(|mut e| e.type_payload().map(|()| e))
 }
 
 /// Ids and timestamps generated for absent members differ between two decodes; copy them

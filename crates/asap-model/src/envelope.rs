@@ -1,5 +1,9 @@
 //! The envelope: routing, correlation and tracing metadata around a payload.
 
+mod typed;
+
+pub use typed::TypedEnvelope;
+
 use serde::{Deserialize, Serialize};
 
 use crate::ids::EnvelopeId;
@@ -18,9 +22,12 @@ pub const CORRELATED_MODEL_NAMES: [&str; 3] = ["TaskResponse", "McpToolResult", 
 ///
 /// Decoding fills a missing or `null` `id` with a fresh ULID and a missing `timestamp` with the
 /// current time, validates `sender`/`recipient` as [`AgentUrn`]s, rejects unknown members and
-/// applies the correlation rule. The payload stays a free-form object ([`Payload::Raw`]) until
-/// a typed view is asked for with [`Envelope::payload_as`]. Encoding writes all ten fields, with
-/// `null` for absent optionals, in wire order.
+/// applies the correlation rule. This `Deserialize` keeps the payload a free-form object
+/// ([`Payload::Raw`]) whatever it holds, so it never fails on a payload's content; a typed
+/// view is parsed with [`Envelope::payload_as`], or in place with [`Envelope::type_payload`].
+/// [`TypedEnvelope`] (what `asap-codec` decodes requests into) types known payloads in the
+/// same pass instead. Encoding writes all ten fields, with `null` for absent optionals, in
+/// wire order.
 ///
 /// ```
 /// use asap_model::{Envelope, payload::{TaskRequest, TaskResponse}, TaskStatus};
@@ -102,7 +109,7 @@ impl TryFrom<EnvelopeWire> for Envelope {
     type Error = String;
 
     fn try_from(w: EnvelopeWire) -> Result<Self, String> {
-        let envelope = Envelope {
+        Envelope {
             id: w.id.unwrap_or_else(EnvelopeId::generate),
             asap_version: w.asap_version,
             timestamp: w.timestamp.unwrap_or_else(Timestamp::now),
@@ -113,11 +120,8 @@ impl TryFrom<EnvelopeWire> for Envelope {
             correlation_id: w.correlation_id,
             trace_id: w.trace_id,
             extensions: w.extensions,
-        };
-        envelope
-            .check_correlation(&CORRELATED_MODEL_NAMES)
-            .map_err(|e| de::encode(&e.kind, e.msg))?;
-        Ok(envelope)
+        }
+        .checked_on_decode()
     }
 }
 
@@ -193,7 +197,15 @@ impl Envelope {
         PayloadKind::from_payload_type(&self.payload_type)
     }
 
-    /// The payload parsed as `P`; errors are located from the envelope root (`payload.…`).
+    /// The payload as `P` when it is already typed as `P` (decoded requests of a known
+    /// `payload_type` are), without parsing or copying; `None` otherwise, where
+    /// [`Envelope::payload_as`] parses a raw payload.
+    pub fn typed_payload<P: PayloadModel>(&self) -> Option<&P> {
+        P::from_payload_ref(&self.payload)
+    }
+
+    /// The payload parsed as `P` (a copy when it is already typed); errors are located from
+    /// the envelope root (`payload.…`).
     pub fn payload_as<P: PayloadModel>(&self) -> Result<P, ValidationError> {
         let typed = self
             .payload
@@ -220,9 +232,14 @@ impl Envelope {
 
     /// Parses a raw payload of a known type into its typed form in place (no copy), so later
     /// typed access is free, after checking embedded parts and `config.depth`
-    /// ([`crate::embedded::check_embedded`]). Unknown payload types are left as they are.
+    /// ([`crate::embedded::check_embedded`]). Unknown payload types are left as they are, and
+    /// so is a payload already typed as its `payload_type` says: [`TypedEnvelope`] checked it
+    /// while decoding, and one built in code is taken as it is.
     pub fn type_payload(&mut self) -> Result<(), ValidationError> {
         if let Some(kind) = self.payload_kind() {
+            if self.payload.kind() == Some(kind) {
+                return Ok(());
+            }
             if let Payload::Raw(object) = &self.payload {
                 crate::embedded::check_embedded(object).map_err(|e| e.prefixed(["payload"]))?;
             }
@@ -235,9 +252,11 @@ impl Envelope {
     }
 
     /// Validates the payload against its model when `payload_type` names one of the twelve
-    /// known types; other payload types are free-form and always pass.
+    /// known types; other payload types are free-form and always pass, and so does a payload
+    /// already typed as its `payload_type` says.
     pub fn validate_payload(&self) -> Result<(), ValidationError> {
         match self.payload_kind() {
+            Some(kind) if self.payload.kind() == Some(kind) => Ok(()),
             Some(kind) => self
                 .payload
                 .clone()
@@ -265,6 +284,14 @@ impl Envelope {
     /// The `extensions.nonce` value, if present (of any JSON type).
     pub fn nonce(&self) -> Option<&serde_json::Value> {
         self.extensions.as_ref()?.get("nonce")
+    }
+
+    /// The rule every decoded envelope obeys: the PascalCase response types carry a
+    /// `correlation_id`.
+    fn checked_on_decode(self) -> Result<Self, String> {
+        self.check_correlation(&CORRELATED_MODEL_NAMES)
+            .map_err(|e| de::encode(&e.kind, e.msg))?;
+        Ok(self)
     }
 
     fn check_correlation(&self, names: &[&str]) -> Result<(), ValidationError> {

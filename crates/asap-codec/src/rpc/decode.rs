@@ -1,11 +1,15 @@
 //! Decoding `asap.send` requests: a simd-json fast path and an exact slow path.
 //!
-//! The fast path deserializes the whole request, envelope included, straight into typed
-//! structs with simd-json. Any failure falls back to the slow path, which re-reads the
-//! original bytes with serde_json into a `Value` and checks each rule in the protocol's
-//! order, so that errors are exactly the ones the protocol specifies. serde_json is used only
-//! there (error explanation) and for the benchmarks' baseline.
+//! The fast path deserializes the whole request in one pass with simd-json straight into
+//! typed structs: the envelope, and its payload into the model its `payload_type` names
+//! ([`TypedEnvelope`]), embedded parts and task depth checked on the typed value. Any failure
+//! falls back to the slow path, which re-reads the original bytes with serde_json into a
+//! `Value` and checks each rule in the protocol's order, so that errors are exactly the ones
+//! the protocol specifies; its envelope keeps the payload raw, for the server to type after
+//! the handler lookup (an unknown `payload_type` is reported before an invalid payload).
+//! serde_json is used only there (error explanation) and for the benchmarks' baseline.
 
+use asap_model::envelope::TypedEnvelope;
 use asap_model::json::python_type_name;
 use asap_model::validation::{MapOnly, from_value, map_only};
 use asap_model::{Envelope, ValidationError};
@@ -25,6 +29,10 @@ pub const METHOD: &str = "asap.send";
 /// The envelope result is kept apart from the framing because the server authenticates
 /// between the two steps: a framing error wins over an authentication failure, which wins
 /// over an envelope error.
+///
+/// A valid payload of a known type arrives typed (`Payload::TaskRequest`, …) when
+/// `payload_type` precedes `payload` in the body; otherwise, and for an invalid payload, it is
+/// `Payload::Raw`, and [`Envelope::type_payload`] gives the typed payload or the exact error.
 #[derive(Debug, Clone)]
 pub struct Call {
     /// Request id, echoed in the response.
@@ -52,7 +60,7 @@ struct FastRequest {
 /// Unknown `params` members (the reference client sends `idempotency_key`) are ignored.
 #[derive(Deserialize)]
 struct FastParams {
-    envelope: Envelope,
+    envelope: TypedEnvelope,
 }
 
 /// `"2.0"`, the only accepted `jsonrpc` value.
@@ -81,7 +89,11 @@ impl<'de> Deserialize<'de> for Version {
 ///    "payload_type":"task.request","payload":{}}}}"#;
 /// let call = decode_request(body).unwrap();
 /// assert_eq!(call.id.to_string(), "req-1");
-/// assert_eq!(call.envelope.unwrap().payload_type, "task.request");
+/// let envelope = call.envelope.unwrap();
+/// assert_eq!(envelope.payload_type, "task.request");
+/// // `{}` is not a valid task.request: the payload stays raw, and typing it gives the error.
+/// assert!(envelope.payload.as_raw().is_some());
+/// assert_eq!(envelope.clone().type_payload().unwrap_err().kind, "missing");
 ///
 /// let err = decode_request(b"[]").unwrap_err();
 /// assert_eq!(err.error.code, -32600);
@@ -107,7 +119,7 @@ fn finish_fast(fast: FastRequest, body: &[u8]) -> Result<Call, Box<ErrorResponse
     }
     Ok(Call {
         id: fast.id,
-        envelope: Ok(fast.params.envelope),
+        envelope: Ok(fast.params.envelope.into()),
     })
 }
 

@@ -1,16 +1,18 @@
 //! The twelve payload types and their dispatch names.
 //!
-//! The server core treats `payload` as a free-form object and dispatches on the exact
-//! `payload_type` string; typed payloads are parsed on demand with
-//! [`Envelope::payload_as`](crate::Envelope::payload_as) or [`Payload::into_typed`].
+//! The server dispatches on the exact `payload_type` string. A request decoded by
+//! `asap-codec` already carries its payload typed when `payload_type` names a known type
+//! (see [`TypedEnvelope`](crate::envelope::TypedEnvelope)); custom payload types stay
+//! free-form objects ([`Payload::Raw`]). [`Envelope::payload_as`](crate::Envelope::payload_as)
+//! and [`Payload::into_typed`] parse a raw payload on demand.
 
 mod mcp;
 mod message;
 mod state;
 mod task;
 
-use serde::de::DeserializeOwned;
-use serde::{Serialize, Serializer};
+use serde::de::{DeserializeOwned, DeserializeSeed};
+use serde::{Deserializer, Serialize, Serializer};
 
 pub use mcp::{McpResourceData, McpResourceFetch, McpToolCall, McpToolResult};
 pub use message::MessageSend;
@@ -18,7 +20,7 @@ pub use state::{ArtifactNotify, StateQuery, StateRestore};
 pub use task::{TaskCancel, TaskRequest, TaskResponse, TaskUpdate, check_progress};
 
 use crate::json::JsonObject;
-use crate::validation::{ValidationError, from_value};
+use crate::validation::{ValidationError, from_value, map_only};
 
 /// A typed payload model with its canonical (dotted) and model (PascalCase) names.
 pub trait PayloadModel: Serialize + DeserializeOwned + Into<Payload> {
@@ -27,6 +29,10 @@ pub trait PayloadModel: Serialize + DeserializeOwned + Into<Payload> {
 
     /// Extracts the model from a payload of the same kind.
     fn from_payload(payload: Payload) -> Option<Self>;
+
+    /// Borrows the model from a payload of the same kind (`None` for other kinds and for
+    /// [`Payload::Raw`], which is not parsed here).
+    fn from_payload_ref(payload: &Payload) -> Option<&Self>;
 }
 
 macro_rules! payload_kinds {
@@ -77,11 +83,39 @@ macro_rules! payload_kinds {
             }
         }
 
+        /// Deserializes a payload of this kind straight into its model, from a JSON object
+        /// only (no intermediate [`JsonObject`]). Errors are serde's plain messages; use
+        /// [`PayloadKind::parse`] for a located [`ValidationError`].
+        impl<'de> DeserializeSeed<'de> for PayloadKind {
+            type Value = Payload;
+
+            fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Payload, D::Error> {
+                match self {
+                    $(PayloadKind::$variant => map_only::<D, $ty>(deserializer).map(Payload::$variant),)*
+                }
+            }
+        }
+
         /// A payload: one of the twelve typed models, or a free-form object.
         ///
-        /// Decoded envelopes always hold [`Payload::Raw`] (the wire is free-form); typed
-        /// variants are what applications build and are encoded without an intermediate tree.
-        /// Equality is by wire form: a typed payload equals the raw object it encodes to.
+        /// Requests decoded by `asap-codec` hold the typed variant of their `payload_type`
+        /// when it is a known type named before `payload` in the envelope; custom payload
+        /// types, and known ones whose `payload` came first, hold [`Payload::Raw`] until
+        /// [`Envelope::type_payload`](crate::Envelope::type_payload) parses them. Typed
+        /// variants are encoded without an intermediate tree. Equality is by wire form: a
+        /// typed payload equals the raw object it encodes to.
+        ///
+        /// ```
+        /// use asap_model::{Payload, payload::TaskCancel};
+        ///
+        /// let payload = Payload::from(TaskCancel { task_id: "task_1".into(), reason: None });
+        /// match &payload {
+        ///     Payload::TaskCancel(cancel) => assert_eq!(cancel.task_id.as_str(), "task_1"),
+        ///     Payload::Raw(object) => panic!("a custom payload: {object:?}"),
+        ///     _ => panic!("another known type"),
+        /// }
+        /// assert_eq!(payload.to_object()["task_id"], "task_1"); // the JSON form, on demand
+        /// ```
         #[derive(Debug, Clone)]
         #[non_exhaustive]
         pub enum Payload {
@@ -132,6 +166,13 @@ macro_rules! payload_kinds {
                         _ => None,
                     }
                 }
+
+                fn from_payload_ref(payload: &Payload) -> Option<&Self> {
+                    match payload {
+                        Payload::$variant(p) => Some(p),
+                        _ => None,
+                    }
+                }
             }
 
             impl From<$ty> for Payload {
@@ -176,6 +217,14 @@ impl Payload {
                     )),
                 }
             }
+        }
+    }
+
+    /// The free-form object of a [`Payload::Raw`]; `None` for typed payloads.
+    pub fn as_raw(&self) -> Option<&JsonObject> {
+        match self {
+            Payload::Raw(object) => Some(object),
+            _ => None,
         }
     }
 
