@@ -71,9 +71,9 @@ impl Service<AsapRequest> for EnvelopeService {
 /// One envelope-level hook, type-erased so that the server's type does not depend on it.
 pub(super) type Hook = Box<dyn Fn(EnvelopeService) -> EnvelopeService + Send + Sync>;
 
-/// Erases `layer`: the service it makes is boxed (one allocation per request for its
-/// future, the price of keeping the hook out of [`ServerService`](super::ServerService)'s
-/// type).
+/// Erases `layer`: the service it makes is boxed (per request, one allocation for its future
+/// and one for the clone the endpoint takes: the price of keeping the hook out of
+/// [`ServerService`](super::ServerService)'s type).
 pub(super) fn hook<L>(layer: L) -> Hook
 where
     L: Layer<EnvelopeService> + Send + Sync + 'static,
