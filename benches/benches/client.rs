@@ -32,8 +32,8 @@ use std::time::{Duration, Instant};
 use asap_benches::envelopes::{Gen, SHAPES};
 use asap_benches::{Size, envelope_value};
 use asap_codec::compression::{
-    BROTLI_QUALITY, DEFAULT_MAX_REQUEST_SIZE, Encoding, GZIP_LEVEL, ZSTD_LEVEL, asap_zstd_dictionary,
-    compress, decompress_slice,
+    BROTLI_QUALITY, DEFAULT_MAX_REQUEST_SIZE, Encoding, GZIP_LEVEL, ZSTD_LEVEL,
+    asap_zstd_dictionary, compress, decompress_slice,
 };
 use asap_codec::rpc::{Id, decode_request, encode_request};
 use asap_model::Envelope;

@@ -3,9 +3,10 @@
 //! For the `medium` and `large` request fixtures (the `small` one, ≈ 600 bytes, is below the
 //! 1024-byte compression threshold and is never compressed):
 //!
-//! * `compress/{gzip,br}/<size>` — [`compress`] at the client's settings (gzip level 6,
-//!   brotli quality 4).
-//! * `decompress/{gzip,br}/<size>` — [`decompress_slice`] with the server's 10 MiB limit.
+//! * `compress/{gzip,br,asap-zstd-v1}/<size>` — [`compress`] at the client's settings
+//!   (gzip level 6, brotli quality 4, zstd level 3 with the ASAP dictionary).
+//! * `decompress/{gzip,br,asap-zstd-v1}/<size>` — [`decompress_slice`] with the server's
+//!   10 MiB limit.
 //!
 //! Throughput is the uncompressed body length in both directions. The async functions run on a
 //! current-thread Tokio runtime; `block_on` is inside the measured time (well under a
@@ -20,7 +21,11 @@ use criterion::{Criterion, Throughput};
 use tokio::runtime::{Builder, Runtime};
 
 const SIZES: [Size; 2] = [Size::Medium, Size::Large];
-const ENCODINGS: [(Encoding, &str); 2] = [(Encoding::Gzip, "gzip"), (Encoding::Brotli, "br")];
+const ENCODINGS: [(Encoding, &str); 3] = [
+    (Encoding::Gzip, "gzip"),
+    (Encoding::Brotli, "br"),
+    (Encoding::AsapZstd, "asap-zstd-v1"),
+];
 
 fn runtime() -> Runtime {
     Builder::new_current_thread()

@@ -120,6 +120,8 @@
 //!
 //! - `gzip` (default): gzip request and response bodies.
 //! - `br` (default): brotli request and response bodies (preferred for requests).
+//! - `zstd`: `asap-zstd-v1` request and response bodies with asap-rs servers that
+//!   advertise it (see "Behaviour worth knowing"). Builds the zstd C library.
 //! - `rustls` (default): `https://` through rustls with the ring provider and the
 //!   `webpki-roots` Mozilla roots, ALPN `h2` and `http/1.1`; custom settings with
 //!   [`AsapClientBuilder::tls_config`]. Without it, `https://` URLs are refused.

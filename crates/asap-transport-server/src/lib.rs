@@ -69,6 +69,10 @@
 //!
 //! - `gzip` (default): accept gzip request bodies.
 //! - `br` (default): accept brotli request bodies.
+//! - `zstd`: `asap-zstd-v1` (zstd with asap-codec's ASAP dictionary) request and response
+//!   bodies with asap-rs clients that name it in `Accept-Encoding`, which are told in an
+//!   `Accept-Encoding` response header that the server decodes it; other peers never see
+//!   it. Builds the zstd C library (docs/adr/0003-zstd-dictionary-coding.md).
 //!
 //! With a feature off, that `Content-Encoding` gets 415.
 //!
