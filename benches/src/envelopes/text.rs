@@ -199,9 +199,9 @@ impl Rng {
 /// deterministically from a seed.
 ///
 /// Prose tokens are 87 % vocabulary words drawn with Zipf–Mandelbrot weights
-/// `1 / (rank + 2.7)` over [`VOCABULARY`], 6 % the document's 20 topic terms, 2 % new
+/// `1 / (rank + 2.7)` over the vocabulary (`VOCABULARY`), 6 % the document's 20 topic terms, 2 % new
 /// syllable-built words, and 5 % numbers, percentages, amounts, dates, timestamps, ids, URLs
-/// and versions; [`PHRASE_REUSE`] of the positions repeat a 2–4 token phrase from earlier in
+/// and versions; `PHRASE_REUSE` (20 %) of the positions repeat a 2–4 token phrase from earlier in
 /// the document. With these settings the prose alone compresses like real English prose
 /// (see the README), slightly worse at 16 KiB and above.
 #[derive(Debug)]
