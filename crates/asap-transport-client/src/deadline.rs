@@ -4,6 +4,8 @@
 use std::future::Future;
 use std::time::Duration;
 
+use futures_util::FutureExt;
+use futures_util::future::Either;
 use tokio::time::Instant;
 
 use crate::error::ClientError;
@@ -30,10 +32,14 @@ impl SendDeadline {
 
     /// Runs `future` to completion, or drops it and returns `None` once the deadline has
     /// passed.
-    pub(crate) async fn run<F: Future>(&self, future: F) -> Option<F::Output> {
+    ///
+    /// A plain function, not an `async fn`: an `async fn` would keep `future` (its argument)
+    /// and the timer wrapping it side by side in its own future, doubling the size of what the
+    /// send moves around; this returns just the timer around `future`.
+    pub(crate) fn run<F: Future>(&self, future: F) -> impl Future<Output = Option<F::Output>> {
         match self.limit {
-            Some((_, at)) => tokio::time::timeout_at(at, future).await.ok(),
-            None => Some(future.await),
+            Some((_, at)) => Either::Left(tokio::time::timeout_at(at, future).map(Result::ok)),
+            None => Either::Right(future.map(Some)),
         }
     }
 

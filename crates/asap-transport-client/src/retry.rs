@@ -220,10 +220,13 @@ impl Inner {
             bytes: json.clone(),
             encoding: None,
         };
-        if self.compression_off.load(Ordering::Relaxed) {
+        if self.compression_off.load(Ordering::Relaxed) || !policy.should_compress(json.len()) {
             return identity;
         }
-        match policy.compress_body(json).await {
+        // The encoder's state is kilobytes (≈ 11 KiB): inline, it would make every send's
+        // future that large, and that future is moved several times per send. Boxed, only
+        // bodies that get compressed pay for it, with one allocation.
+        match Box::pin(policy.compress_body(json)).await {
             Ok(Some((encoding, compressed))) => Body {
                 bytes: Bytes::from(compressed),
                 encoding: Some(encoding),
@@ -262,4 +265,39 @@ fn rejects_compression(reply: &HttpReply) -> bool {
 fn retry_after(reply: &HttpReply) -> Option<Duration> {
     let value = reply.headers.get(RETRY_AFTER)?.to_str().ok()?;
     parse_retry_after(value, SystemTime::now())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::mem::size_of_val;
+
+    use asap_model::payload::TaskRequest;
+
+    use super::*;
+    use crate::AsapClient;
+
+    /// A send's future is moved by value several times on its way to the executor (into each
+    /// wrapper, then into the task); every move copies all of it. Encoder state or a wrapper
+    /// that keeps its argument beside the future it builds would make it tens of KiB again.
+    #[test]
+    fn a_send_future_stays_small() {
+        let client = AsapClient::builder("http://127.0.0.1:9").build().unwrap();
+        let envelope = Envelope::new(
+            "urn:asap:agent:a".parse().unwrap(),
+            "urn:asap:agent:b".parse().unwrap(),
+            TaskRequest {
+                conversation_id: "c".into(),
+                parent_task_id: None,
+                skill_id: "s".into(),
+                input: serde_json::Map::new(),
+                config: None,
+            },
+        );
+        let send = client.send(envelope);
+        assert!(
+            size_of_val(&send) <= 6 * 1024,
+            "{} bytes",
+            size_of_val(&send)
+        );
+    }
 }
