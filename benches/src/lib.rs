@@ -25,6 +25,13 @@ use asap_codec::rpc::{Id, decode_request};
 use asap_model::Envelope;
 use serde_json::{Map, Value, json};
 
+/// With the `mimalloc` feature, every bench and binary of this crate allocates with mimalloc
+/// instead of the system allocator, so that one build of each can be compared with the other
+/// (README: Allocator). Set here because every target links this library.
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// The JSON-RPC id of every fixture request.
 pub const REQUEST_ID: &str = "req-bench-1";
 
