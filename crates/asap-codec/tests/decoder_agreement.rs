@@ -5,6 +5,7 @@
 
 use asap_codec::rpc::{RpcError, decode_exact, decode_request, decode_request_serde_json};
 use asap_model::{Envelope, Timestamp, ValidationError, arbitrary};
+use asap_testing::mutate::mutate;
 use proptest::prelude::*;
 use serde_json::{Value, json};
 
@@ -61,35 +62,6 @@ fn with_generated_from(mut envelope: Envelope, reference: Option<&Envelope>) -> 
 
 fn request(envelope: Value) -> Value {
     json!({"jsonrpc": "2.0", "method": "asap.send", "params": {"envelope": envelope}, "id": "req-1"})
-}
-
-/// Removes, replaces or adds one member somewhere in the document.
-fn mutate(value: &mut Value, path: &[usize], action: u8, replacement: Value) {
-    match value {
-        Value::Object(map) if !map.is_empty() => {
-            let index = path.first().copied().unwrap_or(0) % map.len();
-            let key = map.keys().nth(index).cloned().unwrap_or_default();
-            if let Some(child) = map.get_mut(&key).filter(|_| path.len() > 1) {
-                return mutate(child, &path[1..], action, replacement);
-            }
-            match action % 3 {
-                0 => {
-                    map.remove(&key);
-                }
-                1 => {
-                    map.insert(key, replacement);
-                }
-                _ => {
-                    map.insert("extra".into(), replacement);
-                }
-            }
-        }
-        Value::Array(items) if !items.is_empty() => {
-            let index = path.first().copied().unwrap_or(0) % items.len();
-            items[index] = replacement;
-        }
-        other => *other = replacement,
-    }
 }
 
 proptest! {

@@ -7,6 +7,7 @@ mod common;
 use asap_codec::rpc::{Call, RpcError, decode_exact, decode_request, decode_request_serde_json};
 use asap_model::payload::TaskRequest;
 use asap_model::{Envelope, PayloadKind, ValidationError, arbitrary};
+use asap_testing::mutate::mutate;
 use proptest::prelude::*;
 use serde_json::{Value, json};
 
@@ -207,38 +208,6 @@ fn invalid_samples_keep_their_errors() {
     );
     assert_eq!(path("message_send_bad_role.json"), Some("$.payload.role"));
     assert_eq!(payload_errors.len(), 12, "{payload_errors:?}");
-}
-
-/// Removes, replaces or adds one member somewhere in the document.
-fn mutate(value: &mut Value, path: &[usize], action: u8, replacement: Value) {
-    match value {
-        Value::Object(map) if !map.is_empty() => {
-            let index = path.first().copied().unwrap_or(0) % map.len();
-            let key = map.keys().nth(index).cloned().unwrap_or_default();
-            if let Some(child) = map.get_mut(&key).filter(|_| path.len() > 1) {
-                return mutate(child, &path[1..], action, replacement);
-            }
-            match action % 3 {
-                0 => {
-                    map.shift_remove(&key);
-                }
-                1 => {
-                    map.insert(key, replacement);
-                }
-                _ => {
-                    map.insert("extra".into(), replacement);
-                }
-            }
-        }
-        Value::Array(items) if !items.is_empty() => {
-            let index = path.first().copied().unwrap_or(0) % items.len();
-            if path.len() > 1 {
-                return mutate(&mut items[index], &path[1..], action, replacement);
-            }
-            items[index] = replacement;
-        }
-        other => *other = replacement,
-    }
 }
 
 /// Replacement values: arbitrary JSON, and values that break a payload rule.

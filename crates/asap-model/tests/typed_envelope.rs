@@ -4,6 +4,7 @@
 //! agreeing with the raw ones.
 #![cfg(feature = "proptest")]
 
+use asap_testing::mutate::mutate;
 use std::path::PathBuf;
 
 use asap_model::embedded::{check_embedded, check_payload};
@@ -356,37 +357,5 @@ proptest! {
             object.insert("config".into(), json!({"depth": depth}));
         }
         embedded_agree(kind, &object)?;
-    }
-}
-
-/// Removes, replaces or adds one member somewhere in the document.
-fn mutate(value: &mut Value, path: &[usize], action: u8, replacement: Value) {
-    match value {
-        Value::Object(map) if !map.is_empty() => {
-            let index = path.first().copied().unwrap_or(0) % map.len();
-            let key = map.keys().nth(index).cloned().unwrap_or_default();
-            if let Some(child) = map.get_mut(&key).filter(|_| path.len() > 1) {
-                return mutate(child, &path[1..], action, replacement);
-            }
-            match action % 3 {
-                0 => {
-                    map.shift_remove(&key);
-                }
-                1 => {
-                    map.insert(key, replacement);
-                }
-                _ => {
-                    map.insert("extra".into(), replacement);
-                }
-            }
-        }
-        Value::Array(items) if !items.is_empty() => {
-            let index = path.first().copied().unwrap_or(0) % items.len();
-            if path.len() > 1 {
-                return mutate(&mut items[index], &path[1..], action, replacement);
-            }
-            items[index] = replacement;
-        }
-        other => *other = replacement,
     }
 }

@@ -21,6 +21,7 @@ pub mod assert;
 mod client;
 pub mod fixtures;
 pub mod handlers;
+pub mod mutate;
 mod raw;
 pub mod reference;
 
