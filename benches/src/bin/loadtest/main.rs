@@ -346,7 +346,7 @@ fn utc_now() -> (String, String) {
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default();
     let secs = now.as_secs();
-    let (y, m, d) = civil_from_days((secs / 86_400) as i64);
+    let (y, m, d) = asap_benches::echo::civil_from_days((secs / 86_400) as i64);
     let rem = secs % 86_400;
     (
         format!("{y:04}-{m:02}-{d:02}"),
@@ -357,19 +357,6 @@ fn utc_now() -> (String, String) {
             rem % 60
         ),
     )
-}
-
-/// Days since 1970-01-01 to (year, month, day) (H. Hinnant's algorithm).
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (yoe + era * 400 + i64::from(month <= 2), month, day)
 }
 
 fn command_line(program: &str, args: &[&str]) -> Option<String> {
@@ -1098,7 +1085,7 @@ mod tests {
         assert_eq!(median(&mut [3.0, 1.0, 2.0]), 2.0);
         assert_eq!(median(&mut [4.0, 1.0, 2.0, 3.0]), 2.5);
         assert!(median(&mut []).is_nan());
-        assert_eq!(civil_from_days(20_417), (2025, 11, 25));
+        assert_eq!(asap_benches::echo::civil_from_days(20_417), (2025, 11, 25));
     }
 
     #[test]
