@@ -37,7 +37,6 @@ use asap_codec::compression::{
 };
 use asap_codec::rpc::{Id, decode_request, encode_request};
 use asap_model::Envelope;
-use asap_model::payload::TaskRequest;
 use asap_testing::TestAgent;
 use asap_testing::handlers::{Gate, scripted_builder};
 use asap_transport_client::{AsapClient, BatchMode, CacheConfig};
@@ -48,7 +47,7 @@ use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
-use serde_json::{Map, json};
+use serde_json::json;
 use tokio::runtime::Runtime;
 
 /// Where the agents publish their manifest.
@@ -379,24 +378,7 @@ fn send_overhead(rt: &Runtime, scale: Scale) {
 /// `count` task requests asking the scripted handler to sleep `sleep_ms` first.
 fn sleeping_envelopes(count: usize, sleep_ms: u64) -> Vec<Envelope> {
     (0..count)
-        .map(|n| {
-            let mut input = Map::new();
-            input.insert("sleep_ms".into(), sleep_ms.into());
-            input.insert("n".into(), n.into());
-            Envelope::new(
-                "urn:asap:agent:bench-client".parse().expect("sender URN"),
-                "urn:asap:agent:default-server"
-                    .parse()
-                    .expect("recipient URN"),
-                TaskRequest {
-                    conversation_id: "conv_bench".into(),
-                    parent_task_id: None,
-                    skill_id: "echo".into(),
-                    input,
-                    config: None,
-                },
-            )
-        })
+        .map(|n| asap_benches::sleeping_task_request(n, sleep_ms))
         .collect()
 }
 

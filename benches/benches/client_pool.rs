@@ -29,7 +29,6 @@ use std::time::{Duration, Instant};
 use asap_benches::{Size, envelope_value};
 use asap_codec::rpc::{Id, decode_request, encode_request};
 use asap_model::Envelope;
-use asap_model::payload::TaskRequest;
 use asap_testing::TestAgent;
 use asap_testing::handlers::{Gate, scripted_builder};
 use asap_transport_client::{AsapClient, BatchMode};
@@ -40,7 +39,7 @@ use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
-use serde_json::{Map, json};
+use serde_json::json;
 use tokio::runtime::Runtime;
 
 /// The argument that makes the binary a callgrind child: `--callgrind-child <variant> <n>`.
@@ -169,22 +168,7 @@ fn example_envelope() -> Envelope {
 
 /// A task request whose scripted handler sleeps `sleep` first.
 fn sleeping_envelope(n: usize, sleep: Duration) -> Envelope {
-    let mut input = Map::new();
-    input.insert("sleep_ms".into(), (sleep.as_millis() as u64).into());
-    input.insert("n".into(), n.into());
-    Envelope::new(
-        "urn:asap:agent:bench-client".parse().expect("sender URN"),
-        "urn:asap:agent:default-server"
-            .parse()
-            .expect("recipient URN"),
-        TaskRequest {
-            conversation_id: "conv_bench".into(),
-            parent_task_id: None,
-            skill_id: "echo".into(),
-            input,
-            config: None,
-        },
-    )
+    asap_benches::sleeping_task_request(n, sleep.as_millis() as u64)
 }
 
 /// The `asap.send` body the bare client POSTs: the one `AsapClient` would send.

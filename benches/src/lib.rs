@@ -365,6 +365,28 @@ pub async fn stop() {
     }
 }
 
+/// Task request `n` of a batch, asking the scripted test handler
+/// (`asap_testing::handlers::scripted_builder`) to sleep `sleep_ms` before it answers: the
+/// stated handler delay of the latency-bound client benchmarks.
+pub fn sleeping_task_request(n: usize, sleep_ms: u64) -> Envelope {
+    let mut input = Map::new();
+    input.insert("sleep_ms".into(), sleep_ms.into());
+    input.insert("n".into(), n.into());
+    Envelope::new(
+        "urn:asap:agent:bench-client".parse().expect("sender URN"),
+        "urn:asap:agent:default-server"
+            .parse()
+            .expect("recipient URN"),
+        asap_model::payload::TaskRequest {
+            conversation_id: "conv_bench".into(),
+            parent_task_id: None,
+            skill_id: "echo".into(),
+            input,
+            config: None,
+        },
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
