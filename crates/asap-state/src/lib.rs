@@ -1,0 +1,35 @@
+//! Durable state for ASAP agents.
+//!
+//! The storage contracts the server and handlers rely on, one trait per kind of state:
+//!
+//! | trait | holds | used by |
+//! |---|---|---|
+//! | [`TaskStore`] | tasks and their status history; every transition through the §8 state machine | handlers, crash-resume |
+//! | [`SnapshotStore`] | versioned [`StateSnapshot`](asap_model::StateSnapshot)s (§13) | `state.query` / `state.restore`, checkpoints |
+//! | [`NonceStore`] | seen nonces (§11.3), shared by replicas | the server's nonce layer |
+//! | [`RateLimitStore`] | per-key request budgets (GCRA), shared by replicas | the server's rate-limit layer |
+//! | [`IdempotencyStore`] | one record per (sender, idempotency key): in progress or the stored response | the server's idempotency layer |
+//!
+//! Every trait is object safe and returns boxed futures, so a server holds its stores as
+//! `Arc<dyn …>` chosen at start-up from a URL. Each trait documents its contract, atomicity
+//! included; the conformance suite checks every backend against the same contract.
+#![deny(missing_docs)]
+
+mod error;
+mod idempotency;
+mod nonce;
+mod ping;
+mod ratelimit;
+mod snapshot;
+mod task;
+
+pub use error::{ErrorKind, StoreError};
+pub use idempotency::{Begin, IdempotencyKey, IdempotencyStore, StoredResponse};
+pub use nonce::NonceStore;
+pub use ping::Ping;
+pub use ratelimit::{RateDecision, RateLimitStore, RateQuota};
+pub use snapshot::{SnapshotRecord, SnapshotStore};
+pub use task::{StatusChange, TaskStore};
+
+/// Boxed, `Send` future returned by every store method.
+pub type StoreFuture<'a, T> = futures_util::future::BoxFuture<'a, Result<T, StoreError>>;

@@ -1,0 +1,70 @@
+use asap_model::{JsonObject, Task, TaskId, TaskStatus, Timestamp};
+
+use crate::StoreFuture;
+
+/// One entry of a task's status history.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StatusChange {
+    /// The status before (`None` for the creation entry).
+    pub from: Option<TaskStatus>,
+    /// The status after.
+    pub to: TaskStatus,
+    /// When the change was stored (the task's `updated_at` after it).
+    pub at: Timestamp,
+}
+
+/// Tasks and their status history.
+///
+/// # Contract
+///
+/// - [`create`](TaskStore::create) stores a new task and its first history entry
+///   (`from: None, to: task.status`). A task id already stored is refused with
+///   [`ErrorKind::AlreadyExists`](crate::ErrorKind::AlreadyExists); nothing is overwritten.
+/// - [`transition`](TaskStore::transition) applies the asap-model state machine
+///   ([`Task::transition`]) to the **stored** task: an illegal move (a self-transition, leaving a
+///   terminal status…) is refused with [`ErrorKind::InvalidTransition`](crate::ErrorKind::InvalidTransition)
+///   (built from [`asap_model::InvalidTransition`], so it maps to `asap:protocol/invalid_state`);
+///   an unknown id with [`ErrorKind::NotFound`](crate::ErrorKind::NotFound). A legal move stores the
+///   new status, `updated_at`, the progress when given, and one history entry, and returns the task
+///   as stored.
+/// - [`set_progress`](TaskStore::set_progress) replaces the progress object without a status change.
+/// - [`history`](TaskStore::history) lists the entries oldest first; an unknown id gives `[]`.
+/// - [`list_by_status`](TaskStore::list_by_status) lists up to `limit` tasks in `status`, oldest
+///   `updated_at` first (crash-resume asks for `working`).
+///
+/// # Atomicity
+///
+/// A transition is one atomic read-check-write with respect to every other call on the same
+/// store, other processes included when the store is shared: of two concurrent transitions of
+/// one task from the same status, both may only succeed if the second is legal from the first's
+/// result (`working → completed` and `working → failed` racing: exactly one wins, the other is
+/// refused as a transition from `completed`). The history never shows a change that the task's
+/// status does not reflect. A SQL store does this in one transaction (or an `UPDATE … WHERE
+/// status = <seen>` retried on conflict).
+///
+/// Once a call has returned `Ok`, its effect is durable to the degree the backend documents
+/// (the in-memory store keeps nothing across a restart).
+pub trait TaskStore: Send + Sync {
+    /// Stores a new task.
+    fn create<'a>(&'a self, task: &'a Task) -> StoreFuture<'a, ()>;
+
+    /// The task with `id`, or `None`.
+    fn get<'a>(&'a self, id: &'a TaskId) -> StoreFuture<'a, Option<Task>>;
+
+    /// Moves the stored task to `to`, replacing its progress when `progress` is `Some`.
+    fn transition<'a>(
+        &'a self,
+        id: &'a TaskId,
+        to: TaskStatus,
+        progress: Option<JsonObject>,
+    ) -> StoreFuture<'a, Task>;
+
+    /// Replaces the progress object of the stored task (no status change, no history entry).
+    fn set_progress<'a>(&'a self, id: &'a TaskId, progress: JsonObject) -> StoreFuture<'a, Task>;
+
+    /// The status history of `id`, oldest first.
+    fn history<'a>(&'a self, id: &'a TaskId) -> StoreFuture<'a, Vec<StatusChange>>;
+
+    /// Up to `limit` tasks currently in `status`, least recently updated first.
+    fn list_by_status(&self, status: TaskStatus, limit: usize) -> StoreFuture<'_, Vec<Task>>;
+}
