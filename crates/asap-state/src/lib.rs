@@ -16,7 +16,9 @@
 #![deny(missing_docs)]
 
 mod error;
+mod gcra;
 mod idempotency;
+pub mod memory;
 mod nonce;
 mod ping;
 mod ratelimit;

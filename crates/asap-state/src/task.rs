@@ -27,7 +27,9 @@ pub struct StatusChange {
 ///   an unknown id with [`ErrorKind::NotFound`](crate::ErrorKind::NotFound). A legal move stores the
 ///   new status, `updated_at`, the progress when given, and one history entry, and returns the task
 ///   as stored.
-/// - [`set_progress`](TaskStore::set_progress) replaces the progress object without a status change.
+/// - [`set_progress`](TaskStore::set_progress) replaces the progress object and stamps
+///   `updated_at`, without a status change or history entry; an unknown id is
+///   [`ErrorKind::NotFound`](crate::ErrorKind::NotFound).
 /// - [`history`](TaskStore::history) lists the entries oldest first; an unknown id gives `[]`.
 /// - [`list_by_status`](TaskStore::list_by_status) lists up to `limit` tasks in `status`, oldest
 ///   `updated_at` first (crash-resume asks for `working`).
@@ -59,7 +61,8 @@ pub trait TaskStore: Send + Sync {
         progress: Option<JsonObject>,
     ) -> StoreFuture<'a, Task>;
 
-    /// Replaces the progress object of the stored task (no status change, no history entry).
+    /// Replaces the progress object of the stored task and stamps `updated_at` (no status
+    /// change, no history entry).
     fn set_progress<'a>(&'a self, id: &'a TaskId, progress: JsonObject) -> StoreFuture<'a, Task>;
 
     /// The status history of `id`, oldest first.
