@@ -23,7 +23,11 @@ mod nonce;
 mod ping;
 mod ratelimit;
 mod snapshot;
+mod stores;
 mod task;
+
+#[cfg(feature = "conformance")]
+pub mod conformance;
 
 pub use error::{ErrorKind, StoreError};
 pub use idempotency::{Begin, IdempotencyKey, IdempotencyStore, StoredResponse};
@@ -31,6 +35,7 @@ pub use nonce::NonceStore;
 pub use ping::Ping;
 pub use ratelimit::{RateDecision, RateLimitStore, RateQuota};
 pub use snapshot::{SnapshotRecord, SnapshotStore};
+pub use stores::{Stores, accepted_schemes};
 pub use task::{StatusChange, TaskStore};
 
 /// Boxed, `Send` future returned by every store method.

@@ -1,0 +1,84 @@
+//! [`Stores`]: one handle per contract, chosen at start-up from a URL.
+
+use std::sync::Arc;
+
+use crate::memory::{
+    MemoryIdempotencyStore, MemoryNonceStore, MemoryRateLimitStore, MemorySnapshotStore,
+    MemoryTaskStore,
+};
+use crate::{
+    ErrorKind, IdempotencyStore, NonceStore, Ping, RateLimitStore, SnapshotStore, StoreError,
+    TaskStore,
+};
+
+/// Every store a server needs, as trait objects, plus a [`Ping`] for its readiness probe.
+///
+/// Built by [`Stores::open`] from a URL, by [`Stores::memory`], or field by field to mix
+/// backends (for instance tasks in SQLite and nonces in memory).
+#[derive(Clone)]
+pub struct Stores {
+    /// Tasks and their history.
+    pub tasks: Arc<dyn TaskStore>,
+    /// State snapshots.
+    pub snapshots: Arc<dyn SnapshotStore>,
+    /// Seen nonces.
+    pub nonces: Arc<dyn NonceStore>,
+    /// Rate-limit budgets.
+    pub rate_limits: Arc<dyn RateLimitStore>,
+    /// Idempotency records.
+    pub idempotency: Arc<dyn IdempotencyStore>,
+    /// Whether the backend answers (for `/ready`).
+    pub ping: Arc<dyn Ping>,
+}
+
+impl std::fmt::Debug for Stores {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Stores").finish_non_exhaustive()
+    }
+}
+
+/// The URL schemes [`Stores::open`] accepts in this build.
+pub fn accepted_schemes() -> &'static [&'static str] {
+    &["memory:"]
+}
+
+impl Stores {
+    /// In-process stores with default capacities (see [`crate::memory`]).
+    pub fn memory() -> Self {
+        Self {
+            tasks: Arc::new(MemoryTaskStore::new()),
+            snapshots: Arc::new(MemorySnapshotStore::new()),
+            nonces: Arc::new(MemoryNonceStore::new()),
+            rate_limits: Arc::new(MemoryRateLimitStore::new()),
+            idempotency: Arc::new(MemoryIdempotencyStore::new()),
+            ping: Arc::new(MemoryNonceStore::with_capacity(1)),
+        }
+    }
+
+    /// Opens the backend `url` names:
+    ///
+    /// | URL | backend |
+    /// |---|---|
+    /// | `memory:` or `memory://` | [`Stores::memory`] |
+    /// | `sqlite://PATH` or `sqlite:PATH` (feature `sqlite`) | one SQLite file at PATH, parent directories created, migrations applied |
+    ///
+    /// Any other scheme, or one whose feature is not enabled, is refused with an error that
+    /// names the accepted schemes.
+    pub async fn open(url: &str) -> Result<Self, StoreError> {
+        let (scheme, rest) = url.split_once(':').unwrap_or((url, ""));
+        match scheme.to_ascii_lowercase().as_str() {
+            "memory" if rest.is_empty() || rest == "//" => Ok(Self::memory()),
+            "memory" => Err(StoreError::new(
+                ErrorKind::Other,
+                format!("a memory: store URL takes no path, got {url:?}"),
+            )),
+            _ => Err(StoreError::new(
+                ErrorKind::Other,
+                format!(
+                    "unsupported store URL {url:?}: accepted schemes are {}",
+                    accepted_schemes().join(", ")
+                ),
+            )),
+        }
+    }
+}
