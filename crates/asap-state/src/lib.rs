@@ -28,6 +28,8 @@ mod task;
 
 #[cfg(feature = "conformance")]
 pub mod conformance;
+#[cfg(feature = "sqlite")]
+pub mod sqlite;
 
 pub use error::{ErrorKind, StoreError};
 pub use idempotency::{Begin, IdempotencyKey, IdempotencyStore, StoredResponse};

@@ -38,20 +38,27 @@ impl std::fmt::Debug for Stores {
 }
 
 /// The URL schemes [`Stores::open`] accepts in this build.
-pub fn accepted_schemes() -> &'static [&'static str] {
-    &["memory:"]
+///
+/// A backend feature adds its scheme here and one arm to [`Stores::open`].
+pub fn accepted_schemes() -> Vec<&'static str> {
+    let mut schemes = vec!["memory:"];
+    if cfg!(feature = "sqlite") {
+        schemes.push("sqlite:");
+    }
+    schemes
 }
 
 impl Stores {
     /// In-process stores with default capacities (see [`crate::memory`]).
     pub fn memory() -> Self {
+        let tasks = Arc::new(MemoryTaskStore::new());
         Self {
-            tasks: Arc::new(MemoryTaskStore::new()),
+            tasks: tasks.clone(),
             snapshots: Arc::new(MemorySnapshotStore::new()),
             nonces: Arc::new(MemoryNonceStore::new()),
             rate_limits: Arc::new(MemoryRateLimitStore::new()),
             idempotency: Arc::new(MemoryIdempotencyStore::new()),
-            ping: Arc::new(MemoryNonceStore::with_capacity(1)),
+            ping: tasks,
         }
     }
 
@@ -60,10 +67,12 @@ impl Stores {
     /// | URL | backend |
     /// |---|---|
     /// | `memory:` or `memory://` | [`Stores::memory`] |
-    /// | `sqlite://PATH` or `sqlite:PATH` (feature `sqlite`) | one SQLite file at PATH, parent directories created, migrations applied |
+    /// | `sqlite://PATH` or `sqlite:PATH` (feature `sqlite`) | [`SqliteStore`](crate::sqlite::SqliteStore) on the file at PATH (parent directories created, schema migrated); `sqlite:///var/lib/asap/state.db` is absolute, `sqlite://data/state.db` relative |
     ///
-    /// Any other scheme, or one whose feature is not enabled, is refused with an error that
-    /// names the accepted schemes.
+    /// PATH is taken literally (no query parameters); use
+    /// [`SqliteOptions`](crate::sqlite::SqliteOptions) for `synchronous = FULL` and the pool
+    /// size. Any other scheme, or one whose feature is not enabled, is refused with an error
+    /// that names the accepted schemes.
     pub async fn open(url: &str) -> Result<Self, StoreError> {
         let (scheme, rest) = url.split_once(':').unwrap_or((url, ""));
         match scheme.to_ascii_lowercase().as_str() {
@@ -71,6 +80,20 @@ impl Stores {
             "memory" => Err(StoreError::new(
                 ErrorKind::Other,
                 format!("a memory: store URL takes no path, got {url:?}"),
+            )),
+            #[cfg(feature = "sqlite")]
+            "sqlite" => {
+                let path = rest.strip_prefix("//").unwrap_or(rest);
+                Ok(crate::sqlite::SqliteStore::open(path).await?.into_stores())
+            }
+            #[cfg(not(feature = "sqlite"))]
+            "sqlite" => Err(StoreError::new(
+                ErrorKind::Other,
+                format!(
+                    "{url:?}: sqlite: URLs need the `sqlite` feature of asap-state; accepted \
+                     schemes are {}",
+                    accepted_schemes().join(", ")
+                ),
             )),
             _ => Err(StoreError::new(
                 ErrorKind::Other,

@@ -1,0 +1,215 @@
+//! The SQLite backend (feature `sqlite`): every store in one database file.
+//!
+//! # Storage
+//!
+//! One file under a data directory (its parent directories are created), opened in WAL
+//! journal mode with a `busy_timeout`, through a pool of connections (readers do not block
+//! the writer, writers queue on SQLite's lock). The schema is embedded in the binary and
+//! brought up to date when the store opens; a file written by a newer schema is refused
+//! ([`ErrorKind::Corrupt`]).
+//!
+//! Every read-check-write (a task transition, a rate-limit check, an idempotency `begin`) is
+//! one `BEGIN IMMEDIATE` transaction, and the nonce check is one `INSERT … ON CONFLICT`
+//! statement, so the contracts' atomicity holds across connections and across processes
+//! sharing the file on one host (not over a network file system).
+//!
+//! # Durability
+//!
+//! A call that returned `Ok` has committed its transaction. With the default
+//! `synchronous = NORMAL`:
+//!
+//! - a **process crash** (kill -9, panic, OOM) loses nothing committed: the WAL is written
+//!   before the commit returns and the operating system keeps it;
+//! - a **power loss or OS crash** may lose the transactions committed since the last WAL sync
+//!   (they roll back as a whole; the file stays consistent).
+//!
+//! [`SqliteOptions::synchronous_full`] syncs the WAL on every commit, so committed data also
+//! survives a power loss, at the cost of one `fsync` per write.
+//!
+//! # Expiry
+//!
+//! Expired nonces, rate-limit keys and idempotency records are never answered but stay in the
+//! file until removed: call [`SqliteStore::purge_expired`] now and then (a background task
+//! every minute is plenty); each call removes a bounded number of rows so it never holds the
+//! write lock for long.
+
+mod error;
+mod idempotency;
+mod migrations;
+mod nonce;
+mod ratelimit;
+mod snapshot;
+mod task;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use sqlx::SqlitePool;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+
+use crate::{ErrorKind, Ping, StoreError, StoreFuture, Stores};
+use error::db_error;
+
+/// Default `busy_timeout`: how long a call waits for another connection's write lock.
+pub const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Default number of pooled connections.
+pub const DEFAULT_MAX_CONNECTIONS: u32 = 8;
+
+/// How to open a [`SqliteStore`].
+#[derive(Debug, Clone)]
+pub struct SqliteOptions {
+    path: PathBuf,
+    synchronous_full: bool,
+    busy_timeout: Duration,
+    max_connections: u32,
+}
+
+impl SqliteOptions {
+    /// The database file at `path` (created with its parent directories when missing), WAL,
+    /// `synchronous = NORMAL`, [`DEFAULT_BUSY_TIMEOUT`], [`DEFAULT_MAX_CONNECTIONS`].
+    pub fn new(path: impl AsRef<Path>) -> Self {
+        Self {
+            path: path.as_ref().to_path_buf(),
+            synchronous_full: false,
+            busy_timeout: DEFAULT_BUSY_TIMEOUT,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+        }
+    }
+
+    /// `synchronous = FULL` when `true`: every commit syncs the WAL, so committed data
+    /// survives a power loss too (see the [module documentation](self)).
+    #[must_use]
+    pub fn synchronous_full(mut self, full: bool) -> Self {
+        self.synchronous_full = full;
+        self
+    }
+
+    /// How long a call waits for the write lock before failing with
+    /// [`ErrorKind::Unavailable`].
+    #[must_use]
+    pub fn busy_timeout(mut self, timeout: Duration) -> Self {
+        self.busy_timeout = timeout;
+        self
+    }
+
+    /// Most pooled connections (at least 1).
+    #[must_use]
+    pub fn max_connections(mut self, max: u32) -> Self {
+        self.max_connections = max.max(1);
+        self
+    }
+
+    /// Opens the store.
+    pub async fn open(self) -> Result<SqliteStore, StoreError> {
+        SqliteStore::open_with(self).await
+    }
+}
+
+/// Every store contract on one SQLite database; cheap to clone (the pool is shared).
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating when missing) the database at `path` with the default options.
+    pub async fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
+        Self::open_with(SqliteOptions::new(path)).await
+    }
+
+    /// Opens the database as `options` say and applies pending migrations.
+    pub async fn open_with(options: SqliteOptions) -> Result<Self, StoreError> {
+        if options.path.as_os_str().is_empty() {
+            return Err(StoreError::new(
+                ErrorKind::Other,
+                "a SQLite store needs a file path",
+            ));
+        }
+        if let Some(parent) = options.path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(|e| {
+                StoreError::unavailable(format!("cannot create {}", parent.display()), e)
+            })?;
+        }
+        let synchronous = if options.synchronous_full {
+            SqliteSynchronous::Full
+        } else {
+            SqliteSynchronous::Normal
+        };
+        let connect = SqliteConnectOptions::new()
+            .filename(&options.path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(synchronous)
+            .busy_timeout(options.busy_timeout)
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(options.max_connections)
+            .acquire_timeout(options.busy_timeout.max(Duration::from_secs(1)))
+            .connect_with(connect)
+            .await
+            .map_err(|e| db_error(&format!("open {}", options.path.display()), e))?;
+        migrations::apply(&pool).await?;
+        Ok(Self { pool })
+    }
+
+    /// The bundle of every contract backed by this database.
+    pub fn into_stores(self) -> Stores {
+        let store = Arc::new(self);
+        Stores {
+            tasks: store.clone(),
+            snapshots: store.clone(),
+            nonces: store.clone(),
+            rate_limits: store.clone(),
+            idempotency: store.clone(),
+            ping: store,
+        }
+    }
+
+    /// Removes up to `limit` expired rows of each kind (nonces, rate-limit keys, idempotency
+    /// records); returns how many rows it removed in all.
+    pub async fn purge_expired(&self, limit: usize) -> Result<u64, StoreError> {
+        let nonces = nonce::purge_expired(&self.pool, limit).await?;
+        let keys = ratelimit::purge_expired(&self.pool, limit).await?;
+        let records = idempotency::purge_expired(&self.pool, limit).await?;
+        Ok(nonces + keys + records)
+    }
+
+    /// Closes the pool: waits for the calls in progress, then checkpoints and closes every
+    /// connection.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+impl Ping for SqliteStore {
+    fn ping(&self) -> StoreFuture<'_, ()> {
+        Box::pin(async move {
+            sqlx::query("SELECT 1")
+                .execute(&self.pool)
+                .await
+                .map(drop)
+                .map_err(|e| StoreError::unavailable("SQLite store does not answer", e))
+        })
+    }
+}
+
+/// Microseconds since the Unix epoch (expiry times are wall-clock so that several processes
+/// sharing the file agree on them).
+fn now_micros() -> i64 {
+    let since = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    i64::try_from(since.as_micros()).unwrap_or(i64::MAX)
+}
+
+/// `now + d` in microseconds, saturating.
+fn micros_after(now: i64, d: Duration) -> i64 {
+    now.saturating_add(i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
+}
+
+/// A `LIMIT` bind value.
+fn sql_limit(limit: usize) -> i64 {
+    i64::try_from(limit).unwrap_or(i64::MAX)
+}
