@@ -13,6 +13,7 @@
 //! Exit status: 0 success, 1 invalid document, 2 usage or I/O error.
 
 mod cli;
+mod runtime;
 mod schemas;
 mod send;
 mod serve;

@@ -46,6 +46,16 @@ pub(crate) struct ServeArgs {
     /// Runtime worker threads [default: one per CPU, or ASAP_WORKERS].
     #[arg(long, value_name = "N")]
     pub(crate) workers: Option<usize>,
+
+    /// Thread layout: one work-stealing runtime, or one current-thread runtime per worker.
+    #[arg(
+        long,
+        value_enum,
+        value_name = "LAYOUT",
+        env = "ASAP_RUNTIME",
+        default_value = "work-stealing"
+    )]
+    pub(crate) runtime: crate::runtime::Layout,
 }
 
 fn load_manifest(path: &Path) -> anyhow::Result<Manifest> {
@@ -135,21 +145,14 @@ pub(crate) fn build(args: &ServeArgs) -> anyhow::Result<AsapServer> {
 /// Runs the server until Ctrl-C or SIGTERM.
 pub(crate) fn run(args: &ServeArgs) -> anyhow::Result<()> {
     let server = build(args)?;
-    let mut runtime = tokio::runtime::Builder::new_multi_thread();
-    runtime.enable_all();
-    if let Some(workers) = server.config().workers {
-        runtime.worker_threads(workers);
-    }
-    let runtime = runtime.build().context("cannot start the async runtime")?;
     let bind = server.config().bind;
-    runtime.block_on(async move {
-        let listener = asap_transport_server::serve::bind(bind)
-            .with_context(|| format!("cannot listen on {bind}"))?;
-        let local = listener.local_addr().unwrap_or(bind);
-        eprintln!("asap: serving on http://{local} (POST /asap, GET /.well-known/asap/manifest.json); Ctrl-C to stop");
-        server
-            .serve_with_shutdown(listener, asap_transport_server::serve::shutdown_signal())
-            .await
-            .context("server failed")
+    let workers = server
+        .config()
+        .workers
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from));
+    crate::runtime::run(server, bind, workers, args.runtime, |local| {
+        eprintln!(
+            "asap: serving on http://{local} (POST /asap, GET /.well-known/asap/manifest.json); Ctrl-C to stop"
+        );
     })
 }
