@@ -11,8 +11,35 @@
 //! | [`IdempotencyStore`] | one record per (sender, idempotency key): in progress or the stored response | the server's idempotency layer |
 //!
 //! Every trait is object safe and returns boxed futures, so a server holds its stores as
-//! `Arc<dyn …>` chosen at start-up from a URL. Each trait documents its contract, atomicity
-//! included; the conformance suite checks every backend against the same contract.
+//! `Arc<dyn …>` chosen at start-up from a URL ([`Stores::open`]). Each trait documents its
+//! contract, atomicity included; the conformance suite checks every backend against the same
+//! contract.
+//!
+//! # Backends
+//!
+//! | URL | backend | feature | shared by processes | after `Ok` |
+//! |---|---|---|---|---|
+//! | `memory:` / `memory://` | [`memory`]: bounded, in-process | always | no | kept until the process ends; nothing survives a restart |
+//! | `sqlite://PATH` / `sqlite:PATH` | `sqlite::SqliteStore`: one file, WAL | `sqlite` | on one host | survives a process crash; with the default `synchronous = NORMAL` a power loss may roll back the last commits, with `synchronous = FULL` it does not |
+//!
+//! ```
+//! # futures_util::FutureExt::now_or_never(async {
+//! let stores = asap_state::Stores::open("memory:").await.unwrap();
+//! stores.ping.ping().await.unwrap();
+//! # }).unwrap();
+//! ```
+//!
+//! The memory stores keep their size flat under load: each has a capacity, drops expired
+//! records first and then evicts the oldest ones (see each type for what eviction costs). The
+//! SQLite store keeps every record until it is deleted or, for expiring records, purged
+//! (`SqliteStore::purge_expired`); see the `sqlite` module for its durability in detail.
+//!
+//! # Features
+//!
+//! - `sqlite`: the SQLite backend (sqlx 0.9, bundled SQLite). It needs Rust 1.94, sqlx's
+//!   minimum; the crate without it builds with Rust 1.88 (docs/adr/0006-sqlx-version.md).
+//! - `conformance`: `asap_state::conformance`, the suite that checks a backend against every
+//!   contract, for the tests of backends outside this crate too.
 #![deny(missing_docs)]
 
 mod error;
