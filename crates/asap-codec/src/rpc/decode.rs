@@ -57,10 +57,29 @@ struct FastRequest {
     id: Id,
 }
 
-/// Unknown `params` members (the reference client sends `idempotency_key`) are ignored.
+/// `idempotency_key` is kept when it is a string (anything else goes to the slow path, which
+/// ignores it); other unknown `params` members are ignored.
 #[derive(Deserialize)]
 struct FastParams {
     envelope: TypedEnvelope,
+    #[serde(default)]
+    idempotency_key: Option<String>,
+}
+
+/// A [`Call`] with the idempotency key its `params` carried.
+///
+/// `params.idempotency_key` is what the reference client sends (a ULID, also in the
+/// `X-Idempotency-Key` header). A string is kept verbatim (empty included: what it means is
+/// the server's decision); `null`, absent or any other JSON type is `None`, because the
+/// protocol ignores unknown `params` members and a server without de-duplication answers
+/// such a request normally.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct KeyedCall {
+    /// The call.
+    pub call: Call,
+    /// `params.idempotency_key`, when it is a string.
+    pub idempotency_key: Option<String>,
 }
 
 /// `"2.0"`, the only accepted `jsonrpc` value.
@@ -99,32 +118,60 @@ impl<'de> Deserialize<'de> for Version {
 /// assert_eq!(err.error.code, -32600);
 /// ```
 pub fn decode_request(body: &[u8]) -> Result<Call, Box<ErrorResponse>> {
+    decode_request_keyed(body).map(|keyed| keyed.call)
+}
+
+/// [`decode_request`], keeping `params.idempotency_key` (captured in the same typed pass).
+///
+/// ```
+/// use asap_codec::rpc::decode_request_keyed;
+///
+/// let body = br#"{"jsonrpc":"2.0","method":"asap.send","id":1,"params":{"envelope":
+///   {"sender":"urn:asap:agent:a","recipient":"urn:asap:agent:b",
+///    "payload_type":"task.request","payload":{}},"idempotency_key":"01KEY"}}"#;
+/// let keyed = decode_request_keyed(body).unwrap();
+/// assert_eq!(keyed.idempotency_key.as_deref(), Some("01KEY"));
+/// ```
+pub fn decode_request_keyed(body: &[u8]) -> Result<KeyedCall, Box<ErrorResponse>> {
     match bounded_simd::<MapOnly<FastRequest>>(body).map(|r| r.map(|m| m.0)) {
         Some(Ok(fast)) => finish_fast(fast, body),
-        _ => decode_exact(body),
+        _ => decode_exact_keyed(body),
     }
 }
 
 /// Same result as [`decode_request`], with serde_json on the fast path (no simd-json).
 pub fn decode_request_serde_json(body: &[u8]) -> Result<Call, Box<ErrorResponse>> {
+    decode_request_serde_json_keyed(body).map(|keyed| keyed.call)
+}
+
+/// Same result as [`decode_request_keyed`], with serde_json on the fast path.
+pub fn decode_request_serde_json_keyed(body: &[u8]) -> Result<KeyedCall, Box<ErrorResponse>> {
     match serde_json::from_slice::<MapOnly<FastRequest>>(body) {
         Ok(MapOnly(fast)) => finish_fast(fast, body),
-        Err(_) => decode_exact(body),
+        Err(_) => decode_exact_keyed(body),
     }
 }
 
-fn finish_fast(fast: FastRequest, body: &[u8]) -> Result<Call, Box<ErrorResponse>> {
+fn finish_fast(fast: FastRequest, body: &[u8]) -> Result<KeyedCall, Box<ErrorResponse>> {
     if fast.method != METHOD {
-        return decode_exact(body);
+        return decode_exact_keyed(body);
     }
-    Ok(Call {
-        id: fast.id,
-        envelope: Ok(fast.params.envelope.into()),
+    Ok(KeyedCall {
+        call: Call {
+            id: fast.id,
+            envelope: Ok(fast.params.envelope.into()),
+        },
+        idempotency_key: fast.params.idempotency_key,
     })
 }
 
 /// The exact, rule-by-rule decoder (slow path).
 pub fn decode_exact(body: &[u8]) -> Result<Call, Box<ErrorResponse>> {
+    decode_exact_keyed(body).map(|keyed| keyed.call)
+}
+
+/// [`decode_exact`], keeping `params.idempotency_key`.
+pub fn decode_exact_keyed(body: &[u8]) -> Result<KeyedCall, Box<ErrorResponse>> {
     let text =
         std::str::from_utf8(body).map_err(|e| err(RpcError::invalid_utf8(&e.to_string()), None))?;
     let value: Value = serde_json::from_str(text)
@@ -153,16 +200,25 @@ pub fn decode_exact(body: &[u8]) -> Result<Call, Box<ErrorResponse>> {
     if method != METHOD {
         return Err(err(RpcError::method_not_found(method), Some(id)));
     }
+    let mut idempotency_key = None;
     let envelope = match request.remove("params") {
-        Some(Value::Object(mut params)) => match params.remove("envelope") {
-            None | Some(Value::Null) => Err(RpcError::missing_envelope()),
-            Some(envelope) => {
-                from_value::<Envelope>(envelope).map_err(|e| RpcError::invalid_envelope(&e))
+        Some(Value::Object(mut params)) => {
+            if let Some(Value::String(key)) = params.remove("idempotency_key") {
+                idempotency_key = Some(key);
             }
-        },
+            match params.remove("envelope") {
+                None | Some(Value::Null) => Err(RpcError::missing_envelope()),
+                Some(envelope) => {
+                    from_value::<Envelope>(envelope).map_err(|e| RpcError::invalid_envelope(&e))
+                }
+            }
+        }
         _ => Err(RpcError::missing_envelope()),
     };
-    Ok(Call { id, envelope })
+    Ok(KeyedCall {
+        call: Call { id, envelope },
+        idempotency_key,
+    })
 }
 
 fn err(error: RpcError, id: Option<Id>) -> Box<ErrorResponse> {

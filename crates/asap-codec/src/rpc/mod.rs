@@ -13,7 +13,10 @@ mod id;
 mod python_json;
 mod response;
 
-pub use decode::{Call, METHOD, decode_exact, decode_request, decode_request_serde_json};
+pub use decode::{
+    Call, KeyedCall, METHOD, decode_exact, decode_exact_keyed, decode_request,
+    decode_request_keyed, decode_request_serde_json, decode_request_serde_json_keyed,
+};
 pub use depth::MAX_DEPTH;
 pub use encode::{encode_error, encode_request, encode_success};
 pub use error::{ErrorResponse, RpcError};
