@@ -28,6 +28,10 @@ pub struct RequestContext {
     pub trace: TraceContext,
     /// When the request entered the server.
     pub received_at: Instant,
+    /// `params.idempotency_key` of the call, when it was a string (the `X-Idempotency-Key`
+    /// header stays in [`headers`](Self::headers)); read by
+    /// [`layers::idempotency`](crate::layers::idempotency).
+    pub idempotency_key: Option<String>,
 }
 
 impl RequestContext {
@@ -44,6 +48,7 @@ impl RequestContext {
             identity: None,
             trace,
             received_at: Instant::now(),
+            idempotency_key: None,
         }
     }
 }

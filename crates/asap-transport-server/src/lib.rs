@@ -24,6 +24,7 @@
 //! | nonce | envelope | [`layers::nonce`] | -32602 `asap:protocol/invalid_nonce` |
 //! | rate limit (per sender) | envelope | [`layers::ratelimit`] | 429 |
 //! | [envelope hooks](AsapServerBuilder#hooks) | envelope | yours | yours |
+//! | idempotency key (when a store is set) | envelope | [`layers::idempotency`] | -32602 / 503, or the stored response |
 //! | handler lookup, payload, blocking pool, handler | envelope | [`registry::Dispatch`] | -32601 / -32602 / 503 / -32603 |
 //!
 //! The HTTP-level layers never read the body: the size limit and decompression wrap the body
@@ -76,9 +77,14 @@
 //!
 //! With a feature off, that `Content-Encoding` gets 415.
 //!
-//! Metrics (`/asap/metrics`) and durable state are not part of this crate yet; the
-//! [`routes::Readiness`] checks and the [`layers::nonce::NonceStore`] trait are where a state
-//! store plugs in.
+//! # State stores
+//!
+//! Stores of the `asap-state` crate plug in through the builder: a shared
+//! `asap_state::NonceStore` as the [nonce store](AsapServerBuilder::nonce_store), an
+//! `asap_state::IdempotencyStore` for [idempotent sends](AsapServerBuilder::idempotency), and
+//! any `asap_state::Ping` store for [`/ready`](AsapServerBuilder::ping_store). Metrics
+//! (`/asap/metrics`) are not part of this crate yet; the
+//! [idempotency counters](AsapServer::idempotency_counters) are ready for them.
 #![deny(missing_docs)]
 
 mod config;
@@ -104,8 +110,8 @@ pub use registry::{Dispatch, Handler, HandlerError, HandlerRegistry, handler_fn}
 pub use rejection::Rejection;
 pub use router::AsapService;
 pub use server::{
-    AsapServer, AsapServerBuilder, BuildError, EnvelopeService, ServerBody, ServerFuture,
-    ServerService,
+    AsapServer, AsapServerBuilder, BuildError, EnvelopeService, PING_INTERVAL, ServerBody,
+    ServerFuture, ServerService,
 };
 pub use trace::TraceContext;
 

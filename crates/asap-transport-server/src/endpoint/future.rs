@@ -2,7 +2,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
-use asap_codec::rpc::{Id, decode_request, encode_error, encode_success};
+use asap_codec::rpc::{Id, decode_request_keyed, encode_error, encode_success};
 use asap_model::Envelope;
 use http::request::Parts;
 use http::{Response, StatusCode};
@@ -82,15 +82,20 @@ where
     }
 }
 
-/// The call for `envelope` (or its error), with the request's headers, peer address and
-/// trace context.
-fn rpc_call(parts: Parts, envelope: Result<Envelope, asap_codec::rpc::RpcError>) -> RpcCall {
+/// The call for `envelope` (or its error), with the request's headers, peer address, trace
+/// context and `params.idempotency_key`.
+fn rpc_call(
+    parts: Parts,
+    envelope: Result<Envelope, asap_codec::rpc::RpcError>,
+    idempotency_key: Option<String>,
+) -> RpcCall {
     let trace = match &envelope {
         Ok(envelope) => TraceContext::from_request(envelope, &parts.headers),
         Err(_) => TraceContext::default(),
     };
     let mut ctx = RequestContext::with_trace(parts.headers, trace);
     ctx.peer_addr = parts.extensions.get::<PeerAddr>().map(|p| p.0);
+    ctx.idempotency_key = idempotency_key;
     RpcCall::new(envelope, ctx)
 }
 
@@ -125,8 +130,8 @@ where
                             ));
                         }
                     };
-                    let call = match decode_request(&bytes) {
-                        Ok(call) => call,
+                    let (call, key) = match decode_request_keyed(&bytes) {
+                        Ok(keyed) => (keyed.call, keyed.idempotency_key),
                         Err(error) => {
                             state.set(State::Done);
                             return Poll::Ready(Ok(response::json(
@@ -136,7 +141,7 @@ where
                         }
                     };
                     let valid = call.envelope.is_ok();
-                    let rpc = rpc_call(parts, call.envelope);
+                    let rpc = rpc_call(parts, call.envelope, key);
                     let trace = valid.then_some(rpc.ctx.trace);
                     State::Calling {
                         future: service.call(rpc),

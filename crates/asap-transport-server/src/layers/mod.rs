@@ -13,6 +13,7 @@
 //! 6. [`timestamp`]: timestamp window
 //! 7. [`nonce`]: replay protection
 //! 8. [`ratelimit`]: per-sender rate limit (when keyed by sender)
+//! 9. envelope hooks, then [`idempotency`] (when a store is configured)
 //!
 //! then [`Dispatch`](crate::registry::Dispatch).
 //!
@@ -23,6 +24,7 @@ pub mod body_limit;
 pub mod compression;
 pub mod decompression;
 pub mod future;
+pub mod idempotency;
 pub mod nonce;
 pub mod ratelimit;
 pub(crate) mod response_body;

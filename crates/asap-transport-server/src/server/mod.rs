@@ -18,6 +18,7 @@ use crate::layers::auth::{Auth, AuthLayer, SenderMatch, TokenValidator};
 use crate::layers::body_limit::BodyLimit;
 use crate::layers::compression::ResponseCompression;
 use crate::layers::decompression::Decompression;
+use crate::layers::idempotency::{IdempotencyConfig, IdempotencyLayer};
 use crate::layers::nonce::{MemoryNonceStore, NonceCheck, NonceLayer, NonceStore};
 use crate::layers::ratelimit::{
     OptionalRateLimit, RateLimitKey, RateLimitLayer, SenderRateLimit, SenderRateLimitLayer,
@@ -30,9 +31,11 @@ use crate::serve::{ConnectionSettings, serve, shutdown_signal};
 
 mod envelope;
 mod service;
+mod tasks;
 
 pub use envelope::EnvelopeService;
 pub use service::{ServerBody, ServerFuture, ServerService};
+pub use tasks::PING_INTERVAL;
 
 type PerSender = Either<SenderRateLimit<EnvelopeService>, EnvelopeService>;
 type Replay = Either<NonceCheck<PerSender>, PerSender>;
@@ -121,6 +124,7 @@ pub struct AsapServerBuilder<L = Identity> {
     nonce_store: Option<Arc<dyn NonceStore>>,
     http_layer: L,
     envelope_hooks: Vec<envelope::Hook>,
+    stores: tasks::Stores,
 }
 
 impl<L> std::fmt::Debug for AsapServerBuilder<L> {
@@ -174,10 +178,37 @@ impl<L> AsapServerBuilder<L> {
         self
     }
 
-    /// Nonce store used when `require_nonce` is on (default: in memory, bounded).
+    /// Nonce store used when `require_nonce` is on (default: in memory, bounded). An
+    /// `Arc<dyn asap_state::NonceStore>` (a store shared by replicas) is one.
     #[must_use]
     pub fn nonce_store(mut self, store: impl NonceStore + 'static) -> Self {
         self.nonce_store = Some(Arc::new(store));
+        self
+    }
+
+    /// Makes keyed requests idempotent with `store` (see [`layers::idempotency`]): the
+    /// handler runs once per sender and key, retries get the stored response. Unset
+    /// durations of `config` are derived from the server's configuration (set it first).
+    /// Requests without a key are not affected; without this call nothing is added.
+    ///
+    /// [`layers::idempotency`]: crate::layers::idempotency
+    #[must_use]
+    pub fn idempotency(
+        mut self,
+        store: Arc<dyn asap_state::IdempotencyStore>,
+        config: IdempotencyConfig,
+    ) -> Self {
+        self.stores.idempotency = Some((store, config));
+        self
+    }
+
+    /// Makes `/ready` depend on `store`: not ready while its [`ping`](asap_state::Ping::ping)
+    /// fails, ready again once it answers. The store is pinged every [`PING_INTERVAL`] by
+    /// [`AsapServer::store_tasks`] (run by [`AsapServer::run`]); until the first answer the
+    /// server is not ready.
+    #[must_use]
+    pub fn ping_store(mut self, store: Arc<dyn asap_state::Ping>) -> Self {
+        self.stores.pings.push(store);
         self
     }
 
@@ -193,6 +224,7 @@ impl<L> AsapServerBuilder<L> {
             nonce_store: self.nonce_store,
             http_layer: Stack::new(self.http_layer, layer),
             envelope_hooks: self.envelope_hooks,
+            stores: self.stores,
         }
     }
 
@@ -235,6 +267,15 @@ impl<L> AsapServerBuilder<L> {
             .fold(EnvelopeService::dispatch(dispatch), |inner, hook| {
                 hook(inner)
             });
+        let mut background = tasks::Background::default();
+        let dispatch = match self.stores.idempotency {
+            Some((store, idempotency)) => {
+                let layer = IdempotencyLayer::for_server(store.clone(), &idempotency, &config);
+                background.purge = Some((store, idempotency, layer.counters()));
+                envelope::hook(layer)(dispatch)
+            }
+            None => dispatch,
+        };
         let per_sender = match (&rate_limit, config.rate_limit_key) {
             (Some(spec), RateLimitKey::Sender) => Either::Left(tower::Layer::layer(
                 &SenderRateLimitLayer::new(spec),
@@ -290,10 +331,17 @@ impl<L> AsapServerBuilder<L> {
             config.response_compression,
         ));
         let readiness = service.readiness().clone();
+        for store in self.stores.pings {
+            let reachable = Arc::new(std::sync::atomic::AtomicBool::new(false));
+            let flag = reachable.clone();
+            readiness.add_check(move || flag.load(std::sync::atomic::Ordering::Acquire));
+            background.pings.push((store, reachable));
+        }
         Ok(AsapServer {
             service: self.http_layer.layer(service),
             readiness,
             config,
+            background: Arc::new(background),
         })
     }
 }
@@ -305,6 +353,7 @@ pub struct AsapServer<S = ServerService> {
     service: S,
     readiness: crate::routes::Readiness,
     config: ServerConfig,
+    background: Arc<tasks::Background>,
 }
 
 impl AsapServer {
@@ -318,6 +367,7 @@ impl AsapServer {
             nonce_store: None,
             http_layer: Identity::new(),
             envelope_hooks: Vec::new(),
+            stores: tasks::Stores::default(),
         }
     }
 }
@@ -337,6 +387,21 @@ impl<S: Clone> AsapServer<S> {
     /// server, call `set_ready(true)` once that server listens.
     pub fn readiness(&self) -> &crate::routes::Readiness {
         &self.readiness
+    }
+
+    /// The idempotency layer's counters, when [`AsapServerBuilder::idempotency`] set a store.
+    pub fn idempotency_counters(
+        &self,
+    ) -> Option<Arc<crate::layers::idempotency::IdempotencyCounters>> {
+        self.background.purge.as_ref().map(|(_, _, c)| c.clone())
+    }
+
+    /// The stores' background work, forever: purging expired idempotency records and pinging
+    /// the [`ping_store`](AsapServerBuilder::ping_store)s for `/ready`. [`run`](Self::run)
+    /// and [`serve_with_shutdown`](Self::serve_with_shutdown) spawn it; spawn it yourself when
+    /// the service is mounted in another server. Pending forever when there is nothing to do.
+    pub fn store_tasks(&self) -> impl Future<Output = ()> + Send + 'static {
+        tasks::run(self.background.clone())
     }
 }
 
@@ -367,7 +432,11 @@ where
     ) -> io::Result<()> {
         let readiness = self.readiness.clone();
         let settings = ConnectionSettings::from(&self.config);
-        serve(listener, self.service, settings, readiness, shutdown).await
+        let background = (!self.background.is_empty())
+            .then(|| tasks::AbortOnDrop(tokio::spawn(tasks::run(self.background.clone()))));
+        let served = serve(listener, self.service, settings, readiness, shutdown).await;
+        drop(background);
+        served
     }
 }
 

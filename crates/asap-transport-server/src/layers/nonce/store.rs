@@ -118,3 +118,21 @@ impl NonceStoreError {
         &self.message
     }
 }
+
+/// A store of the `asap-state` crate (in memory, SQLite, PostgreSQL, Redis), shared by
+/// replicas: `builder.nonce_store(Arc::<dyn asap_state::NonceStore>::from(…))`. Its errors
+/// become [`NonceStoreError`]s (the envelope is refused, never let through unchecked).
+impl<T: asap_state::NonceStore + ?Sized> NonceStore for std::sync::Arc<T> {
+    fn check_and_mark<'a>(
+        &'a self,
+        nonce: &'a str,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<bool, NonceStoreError>> {
+        let check = asap_state::NonceStore::check_and_mark(&**self, nonce, ttl);
+        Box::pin(async move {
+            check
+                .await
+                .map_err(|e| NonceStoreError::with_source(e.message().to_owned(), e))
+        })
+    }
+}

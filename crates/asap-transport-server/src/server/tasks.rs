@@ -1,0 +1,91 @@
+//! The stores' background work while the server runs: idempotency purge, readiness pings.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use asap_state::{IdempotencyStore, Ping};
+
+use crate::layers::idempotency::{IdempotencyConfig, IdempotencyCounters, purge_loop};
+
+/// How often a [`ping_store`](super::AsapServerBuilder::ping_store) is pinged; a ping that
+/// takes longer counts as unreachable.
+pub const PING_INTERVAL: Duration = Duration::from_secs(2);
+
+/// What the builder was given.
+#[derive(Default)]
+pub(super) struct Stores {
+    pub(super) idempotency: Option<(Arc<dyn IdempotencyStore>, IdempotencyConfig)>,
+    pub(super) pings: Vec<Arc<dyn Ping>>,
+}
+
+/// What the built server runs in the background.
+#[derive(Default)]
+pub(super) struct Background {
+    pub(super) purge: Option<(
+        Arc<dyn IdempotencyStore>,
+        IdempotencyConfig,
+        Arc<IdempotencyCounters>,
+    )>,
+    pub(super) pings: Vec<(Arc<dyn Ping>, Arc<AtomicBool>)>,
+}
+
+impl std::fmt::Debug for Background {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Background")
+            .field("purge", &self.purge.is_some())
+            .field("pings", &self.pings.len())
+            .finish()
+    }
+}
+
+impl Background {
+    pub(super) fn is_empty(&self) -> bool {
+        self.purge.is_none() && self.pings.is_empty()
+    }
+}
+
+pub(super) async fn run(background: Arc<Background>) {
+    let mut tasks = Vec::new();
+    if let Some((store, config, counters)) = &background.purge {
+        tasks.push(futures_util::FutureExt::boxed(purge_loop(
+            store.clone(),
+            config.clone(),
+            counters.clone(),
+        )));
+    }
+    for (store, reachable) in &background.pings {
+        tasks.push(futures_util::FutureExt::boxed(ping_loop(
+            store.clone(),
+            reachable.clone(),
+        )));
+    }
+    if tasks.is_empty() {
+        std::future::pending::<()>().await;
+    }
+    futures_util::future::join_all(tasks).await;
+}
+
+async fn ping_loop(store: Arc<dyn Ping>, reachable: Arc<AtomicBool>) {
+    let mut tick = tokio::time::interval(PING_INTERVAL);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let answered = matches!(
+            tokio::time::timeout(PING_INTERVAL, store.ping()).await,
+            Ok(Ok(()))
+        );
+        if reachable.swap(answered, Ordering::AcqRel) != answered {
+            tracing::info!(target: crate::LOG_TARGET, reachable = answered, "state store reachability changed");
+        }
+    }
+}
+
+/// Aborts the spawned task when dropped.
+pub(super) struct AbortOnDrop(pub(super) tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
