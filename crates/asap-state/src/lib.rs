@@ -55,6 +55,8 @@ mod task;
 
 #[cfg(feature = "conformance")]
 pub mod conformance;
+#[cfg(feature = "redis")]
+pub mod redis;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
 

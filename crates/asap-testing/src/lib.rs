@@ -13,6 +13,8 @@
 //!   on request, async and blocking.
 //! - [`reference`](mod@reference): the Python reference implementation as a test peer.
 //! - [`assert`](mod@assert): [`assert_envelope_valid`], [`assert_task_completed`].
+//! - [`services`]: the PostgreSQL and Redis servers of service-backed tests, skipped
+//!   locally when absent and required under `CI=true`.
 
 #![deny(missing_docs)]
 
@@ -24,6 +26,7 @@ pub mod handlers;
 pub mod mutate;
 mod raw;
 pub mod reference;
+pub mod services;
 
 pub use agent::TestAgent;
 pub use assert::{assert_envelope_valid, assert_task_completed};
