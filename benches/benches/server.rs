@@ -17,6 +17,9 @@
 //!
 //! * `service/envelope_hook` — the same with one envelope-level hook that does nothing: the
 //!   price of the hook's box.
+//! * `idempotency/keyed_off`, `idempotency/keyed_memory` — `service/full` with a fresh
+//!   `X-Idempotency-Key` per request, without and with the in-memory idempotency store: the
+//!   cost of a first run (claim, fingerprint, stored response).
 //!
 //! With `ASAP_BENCH_CALLS=<n>` set, the binary skips criterion and makes `n` `service/full`
 //! calls (`service/envelope_hook` calls with `ASAP_BENCH_HOOKED` set too), for instruction
@@ -266,6 +269,56 @@ fn full_calls(n: u64, hooked: bool) {
     }
 }
 
+/// `service/full` with a fresh idempotency key per request, without and with a store.
+fn idempotency(c: &mut Criterion) {
+    let rt = runtime();
+    let body = request_body(Size::Small);
+    let keyed = |n: u64| {
+        let mut request = http_request(&body);
+        let key = http::HeaderValue::from_str(&format!("bench-{n}")).expect("header value");
+        request.headers_mut().insert("x-idempotency-key", key);
+        request
+    };
+    let mut group = c.benchmark_group("idempotency");
+    for (name, store) in [("keyed_off", false), ("keyed_memory", true)] {
+        let svc = keyed_service(store);
+        let counter = AtomicU64::new(1);
+        // The measured path is a first run that succeeds, and a retry of it is a replay.
+        for _ in 0..2 {
+            let reply = rt
+                .block_on(svc.clone().oneshot(keyed(0)))
+                .expect("infallible");
+            assert_eq!(reply.status(), StatusCode::OK);
+        }
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                let n = counter.fetch_add(1, Ordering::Relaxed);
+                rt.block_on(svc.clone().oneshot(keyed(n)))
+            });
+        });
+    }
+    group.finish();
+}
+
+/// [`full_service`], with the in-memory idempotency store when `store`.
+fn keyed_service(store: bool) -> asap_transport_server::ServerService {
+    let manifest = demo_manifest("http://127.0.0.1:8000/asap");
+    let mut builder = AsapServer::builder(manifest.clone())
+        .config(
+            ServerConfig::builder()
+                .rate_limit("1000000000/second".parse().ok())
+                .build(),
+        )
+        .handler("task.request", EchoHandler::new(manifest.id.clone()));
+    if store {
+        builder = builder.idempotency(
+            std::sync::Arc::new(asap_state::memory::MemoryIdempotencyStore::new()),
+            asap_transport_server::layers::idempotency::IdempotencyConfig::default(),
+        );
+    }
+    builder.build().expect("server").service()
+}
+
 fn config() -> Criterion {
     Criterion::default()
         .sample_size(30)
@@ -285,5 +338,6 @@ fn main() {
     let mut criterion = config().configure_from_args();
     validation(&mut criterion);
     layers(&mut criterion);
+    idempotency(&mut criterion);
     criterion.final_summary();
 }
