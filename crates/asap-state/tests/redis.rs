@@ -1,7 +1,6 @@
 //! The Redis backend against the conformance suite, shared between two store instances (the
 //! replica case), and unreachable. Needs `ASAP_TEST_REDIS_URL` (`.ci/run` starts a
-//! server): skipped without it, failed under
-//! `CI=true`.
+//! server): skipped without it, failed under `CI=true`.
 #![cfg(all(feature = "redis", feature = "conformance"))]
 
 use std::time::Duration;
