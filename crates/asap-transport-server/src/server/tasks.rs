@@ -30,6 +30,13 @@ pub(super) struct Background {
     pub(super) pings: Vec<(Arc<dyn Ping>, Arc<AtomicBool>)>,
 }
 
+// The stores are shared by design: every store contract requires each call to be atomic
+// against concurrent calls, so a store seen after a panic elsewhere is in a state another
+// thread could have seen. Without these, `AsapServer` (which holds this) would stop being
+// `UnwindSafe` because of the `dyn` stores.
+impl std::panic::UnwindSafe for Background {}
+impl std::panic::RefUnwindSafe for Background {}
+
 impl std::fmt::Debug for Background {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Background")
