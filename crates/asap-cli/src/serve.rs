@@ -53,7 +53,7 @@ pub(crate) struct ServeArgs {
         value_enum,
         value_name = "LAYOUT",
         env = "ASAP_RUNTIME",
-        default_value = "work-stealing"
+        default_value = "thread-per-core"
     )]
     pub(crate) runtime: crate::runtime::Layout,
 }
