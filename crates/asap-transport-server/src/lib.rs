@@ -93,6 +93,7 @@ pub mod echo;
 mod endpoint;
 mod etag;
 pub mod layers;
+pub mod long_running;
 pub mod registry;
 mod rejection;
 pub mod response;

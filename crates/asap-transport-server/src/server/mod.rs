@@ -202,6 +202,16 @@ impl<L> AsapServerBuilder<L> {
         self
     }
 
+    /// Runs `runtime`'s long-running skills (see [`long_running`](crate::long_running)):
+    /// `task.request`s for them are submitted to it and answered `working` at once, behind
+    /// the idempotency layer when one is set; the tasks it left `working` are resumed (or
+    /// failed) when [`AsapServer::store_tasks`] starts.
+    #[must_use]
+    pub fn task_runtime(mut self, runtime: crate::long_running::TaskRuntime) -> Self {
+        self.stores.task_runtime = Some(runtime);
+        self
+    }
+
     /// Makes `/ready` depend on `store`: not ready while its [`ping`](asap_state::Ping::ping)
     /// fails, ready again once it answers. The store is pinged every [`PING_INTERVAL`] by
     /// [`AsapServer::store_tasks`] (run by [`AsapServer::run`]); until the first answer the
@@ -268,6 +278,17 @@ impl<L> AsapServerBuilder<L> {
                 hook(inner)
             });
         let mut background = tasks::Background::default();
+        let dispatch = match self.stores.task_runtime {
+            Some(runtime) => {
+                let layer = crate::long_running::LongRunningLayer::new(
+                    runtime.clone(),
+                    self.manifest.id.clone(),
+                );
+                background.resume = Some(runtime);
+                envelope::hook(layer)(dispatch)
+            }
+            None => dispatch,
+        };
         let dispatch = match self.stores.idempotency {
             Some((store, idempotency)) => {
                 let layer = IdempotencyLayer::for_server(store.clone(), &idempotency, &config);

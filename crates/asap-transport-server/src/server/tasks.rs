@@ -1,4 +1,5 @@
-//! The stores' background work while the server runs: idempotency purge, readiness pings.
+//! The stores' background work while the server runs: idempotency purge, readiness pings,
+//! resuming long-running tasks at start.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -7,6 +8,7 @@ use std::time::Duration;
 use asap_state::{IdempotencyStore, Ping};
 
 use crate::layers::idempotency::{IdempotencyConfig, IdempotencyCounters, purge_loop};
+use crate::long_running::TaskRuntime;
 
 /// How often a [`ping_store`](super::AsapServerBuilder::ping_store) is pinged; a ping that
 /// takes longer counts as unreachable.
@@ -17,6 +19,7 @@ pub const PING_INTERVAL: Duration = Duration::from_secs(2);
 pub(super) struct Stores {
     pub(super) idempotency: Option<(Arc<dyn IdempotencyStore>, IdempotencyConfig)>,
     pub(super) pings: Vec<Arc<dyn Ping>>,
+    pub(super) task_runtime: Option<TaskRuntime>,
 }
 
 /// What the built server runs in the background.
@@ -28,6 +31,8 @@ pub(super) struct Background {
         Arc<IdempotencyCounters>,
     )>,
     pub(super) pings: Vec<(Arc<dyn Ping>, Arc<AtomicBool>)>,
+    /// Resumed once, when the background work starts.
+    pub(super) resume: Option<TaskRuntime>,
 }
 
 // The stores are shared by design: every store contract requires each call to be atomic
@@ -42,13 +47,14 @@ impl std::fmt::Debug for Background {
         f.debug_struct("Background")
             .field("purge", &self.purge.is_some())
             .field("pings", &self.pings.len())
+            .field("resume", &self.resume.is_some())
             .finish()
     }
 }
 
 impl Background {
     pub(super) fn is_empty(&self) -> bool {
-        self.purge.is_none() && self.pings.is_empty()
+        self.purge.is_none() && self.pings.is_empty() && self.resume.is_none()
     }
 }
 
@@ -67,10 +73,31 @@ pub(super) async fn run(background: Arc<Background>) {
             reachable.clone(),
         )));
     }
+    if let Some(runtime) = &background.resume {
+        tasks.push(futures_util::FutureExt::boxed(resume(runtime.clone())));
+    }
     if tasks.is_empty() {
         std::future::pending::<()>().await;
     }
     futures_util::future::join_all(tasks).await;
+}
+
+async fn resume(runtime: TaskRuntime) {
+    match runtime.resume().await {
+        Ok(report) => tracing::info!(
+            target: crate::LOG_TARGET,
+            resumed = report.resumed.len(),
+            failed = report.failed.len(),
+            skipped = report.skipped,
+            "long-running tasks found working at start"
+        ),
+        Err(error) => tracing::error!(
+            target: crate::LOG_TARGET,
+            %error,
+            "long-running tasks could not be resumed"
+        ),
+    }
+    // Done: the other background work goes on (join_all waits for all of it).
 }
 
 async fn ping_loop(store: Arc<dyn Ping>, reachable: Arc<AtomicBool>) {

@@ -208,8 +208,8 @@ pub(crate) fn bump(counter: &AtomicU64) {
     counter.fetch_add(1, Ordering::Relaxed);
 }
 
-/// Removes expired records every `config.purge_interval`, `config.purge_batch` at a time,
-/// until dropped.
+/// Removes expired records every `config.purge_interval`, in batches of `config.purge_batch`
+/// until a batch comes back short, until dropped.
 pub(crate) async fn purge_loop(
     store: Arc<dyn IdempotencyStore>,
     config: IdempotencyConfig,
@@ -219,12 +219,23 @@ pub(crate) async fn purge_loop(
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        match store.purge_expired(config.purge_batch.max(1)).await {
-            Ok(n) => {
-                counters.purged.fetch_add(n, Ordering::Relaxed);
-            }
-            Err(error) => {
-                tracing::warn!(target: crate::LOG_TARGET, %error, "idempotency purge failed");
+        // Drain in batches: under a sustained rate of fresh keys more than one batch
+        // expires per interval, and removing only one would let the store grow without
+        // bound. Each batch is one short store call, with a yield between batches.
+        let batch = config.purge_batch.max(1);
+        loop {
+            match store.purge_expired(batch).await {
+                Ok(n) => {
+                    counters.purged.fetch_add(n, Ordering::Relaxed);
+                    if n < batch as u64 {
+                        break;
+                    }
+                    tokio::task::yield_now().await;
+                }
+                Err(error) => {
+                    tracing::warn!(target: crate::LOG_TARGET, %error, "idempotency purge failed");
+                    break;
+                }
             }
         }
     }
