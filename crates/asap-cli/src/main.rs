@@ -17,6 +17,7 @@ mod runtime;
 mod schemas;
 mod send;
 mod serve;
+mod stores;
 mod validate;
 
 use std::io::{Read, Write};

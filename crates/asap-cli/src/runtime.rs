@@ -1,6 +1,7 @@
 //! How `asap serve` lays out its threads: tokio's work-stealing pool, or one current-thread
 //! runtime per worker sharing the listening socket (thread-per-core).
 
+use std::future::Future;
 use std::net::SocketAddr;
 
 use anyhow::Context as _;
@@ -18,35 +19,48 @@ pub(crate) enum Layout {
     ThreadPerCore,
 }
 
-/// Serves `server` on `bind` with `workers` threads laid out as `layout`, until Ctrl-C or
-/// SIGTERM. `on_listening` is called once with the bound address.
-pub(crate) fn run(
-    server: AsapServer,
-    bind: SocketAddr,
+/// What `prepare` gives: the server, and a line about its state stores.
+type Prepared = (AsapServer, String);
+
+/// Builds the server with `prepare` (on the runtime that keeps running: the stores' pools
+/// and background tasks live there), then serves it on its configured address with
+/// `workers` threads laid out as `layout`, until Ctrl-C or SIGTERM. `on_listening` is
+/// called once with the bound address and the state line.
+pub(crate) fn run<P, F>(
+    prepare: P,
     workers: usize,
     layout: Layout,
-    on_listening: impl FnOnce(SocketAddr),
-) -> anyhow::Result<()> {
+    on_listening: impl FnOnce(SocketAddr, &str),
+) -> anyhow::Result<()>
+where
+    P: FnOnce() -> F,
+    F: Future<Output = anyhow::Result<Prepared>>,
+{
     match layout {
-        Layout::WorkStealing => work_stealing(server, bind, workers, on_listening),
-        Layout::ThreadPerCore => thread_per_core(server, bind, workers, on_listening),
+        Layout::WorkStealing => work_stealing(prepare, workers, on_listening),
+        Layout::ThreadPerCore => thread_per_core(prepare, workers, on_listening),
     }
 }
 
-fn work_stealing(
-    server: AsapServer,
-    bind: SocketAddr,
+fn work_stealing<P, F>(
+    prepare: P,
     workers: usize,
-    on_listening: impl FnOnce(SocketAddr),
-) -> anyhow::Result<()> {
+    on_listening: impl FnOnce(SocketAddr, &str),
+) -> anyhow::Result<()>
+where
+    P: FnOnce() -> F,
+    F: Future<Output = anyhow::Result<Prepared>>,
+{
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .worker_threads(workers)
         .build()
         .context("cannot start the async runtime")?;
     runtime.block_on(async move {
+        let (server, state) = prepare().await?;
+        let bind = server.config().bind;
         let listener = listen(bind)?;
-        on_listening(listener.local_addr().unwrap_or(bind));
+        on_listening(listener.local_addr().unwrap_or(bind), &state);
         server
             .serve_with_shutdown(listener, asap_transport_server::serve::shutdown_signal())
             .await
@@ -54,18 +68,23 @@ fn work_stealing(
     })
 }
 
-fn thread_per_core(
-    server: AsapServer,
-    bind: SocketAddr,
+fn thread_per_core<P, F>(
+    prepare: P,
     workers: usize,
-    on_listening: impl FnOnce(SocketAddr),
-) -> anyhow::Result<()> {
+    on_listening: impl FnOnce(SocketAddr, &str),
+) -> anyhow::Result<()>
+where
+    P: FnOnce() -> F,
+    F: Future<Output = anyhow::Result<Prepared>>,
+{
     // The signal handler, the stores' background work and the listening socket live on the
     // calling thread's runtime; each worker registers its own duplicate of the socket with
     // its own reactor. A shared socket (rather than one SO_REUSEPORT socket per worker, which
     // the kernel balances by a hash of the peer's address and port) lets whichever worker is
     // free accept next.
     let main = current_thread()?;
+    let (server, state) = main.block_on(prepare())?;
+    let bind = server.config().bind;
     let listener = main.block_on(async { listen(bind) })?;
     let local = listener.local_addr().unwrap_or(bind);
     let listener = listener
@@ -107,7 +126,7 @@ fn thread_per_core(
         threads.push(thread);
     }
     drop(listener);
-    on_listening(local);
+    on_listening(local, &state);
     main.block_on(async {
         tokio::select! {
             () = asap_transport_server::serve::shutdown_signal() => {},

@@ -7,6 +7,8 @@ use anyhow::Context as _;
 use asap_model::{AgentUrn, AuthScheme, Manifest};
 use asap_transport_server::echo::{EchoHandler, demo_manifest};
 use asap_transport_server::layers::auth::StaticTokens;
+use asap_transport_server::layers::idempotency::IdempotencyConfig;
+use asap_transport_server::long_running::{TaskRuntime, countdown};
 use asap_transport_server::{AsapServer, ServerConfig};
 
 /// Arguments of `asap serve`.
@@ -56,6 +58,9 @@ pub(crate) struct ServeArgs {
         default_value = "thread-per-core"
     )]
     pub(crate) runtime: crate::runtime::Layout,
+
+    #[command(flatten)]
+    pub(crate) state: crate::stores::StateArgs,
 }
 
 fn load_manifest(path: &Path) -> anyhow::Result<Manifest> {
@@ -86,8 +91,8 @@ fn parse_token(spec: &str) -> anyhow::Result<(String, AgentUrn)> {
     Ok((token.to_owned(), urn))
 }
 
-/// Builds the server described by `args` (environment variables apply first).
-pub(crate) fn build(args: &ServeArgs) -> anyhow::Result<AsapServer> {
+/// The configuration `args` describe (environment variables apply first).
+fn configure(args: &ServeArgs) -> anyhow::Result<ServerConfig> {
     let mut config = ServerConfig::from_env()?;
     if let Some(bind) = args.bind {
         config.bind = bind;
@@ -115,10 +120,36 @@ pub(crate) fn build(args: &ServeArgs) -> anyhow::Result<AsapServer> {
     if let Some(workers) = args.workers {
         config.workers = Some(workers.max(1));
     }
-    let mut manifest = match &args.manifest {
-        Some(path) => load_manifest(path)?,
-        None => demo_manifest(&format!("http://{}/asap", config.bind)),
+    Ok(config)
+}
+
+/// The demo agent's long-running skill.
+const COUNTDOWN: &str = "countdown";
+
+/// A built server and what runs beside it.
+pub(crate) struct Built {
+    pub(crate) server: AsapServer,
+    pub(crate) maintenance: Option<crate::stores::Maintenance>,
+    pub(crate) state: String,
+}
+
+/// Opens the state stores and builds the server described by `args` with `config`.
+pub(crate) async fn build(args: &ServeArgs, config: ServerConfig) -> anyhow::Result<Built> {
+    let (mut manifest, demo) = match &args.manifest {
+        Some(path) => (load_manifest(path)?, false),
+        None => (demo_manifest(&format!("http://{}/asap", config.bind)), true),
     };
+    if demo {
+        manifest.capabilities.skills.push(asap_model::Skill {
+            id: COUNTDOWN.into(),
+            description: "Counts input.steps steps (default 10) of input.step_ms ms (default \
+                          100), checkpointing each: a long-running task that resumes after a \
+                          restart"
+                .into(),
+            input_schema: None,
+            output_schema: None,
+        });
+    }
     let mut builder_tokens = None;
     if !args.auth_tokens.is_empty() {
         let mut tokens = StaticTokens::new();
@@ -132,27 +163,54 @@ pub(crate) fn build(args: &ServeArgs) -> anyhow::Result<AsapServer> {
         });
         builder_tokens = Some(tokens);
     }
+    let opened = crate::stores::open(&args.state).await?;
+    let stores = opened.stores;
     let echo = EchoHandler::new(manifest.id.clone());
     let mut builder = AsapServer::builder(manifest)
         .config(config)
-        .handler("task.request", echo);
+        .handler("task.request", echo)
+        .nonce_store(stores.nonces.clone())
+        .ping_store(stores.ping.clone());
+    for ping in opened.extra_pings {
+        builder = builder.ping_store(ping);
+    }
+    if args.state.idempotency {
+        builder = builder.idempotency(stores.idempotency.clone(), IdempotencyConfig::default());
+    }
+    if demo {
+        let runtime = TaskRuntime::builder(stores.tasks.clone(), stores.snapshots.clone())
+            .job(COUNTDOWN, countdown())
+            .instance(args.state.instance.clone())
+            .build();
+        builder = builder.task_runtime(runtime);
+    }
     if let Some(tokens) = builder_tokens {
         builder = builder.token_validator(tokens);
     }
-    Ok(builder.build()?)
+    Ok(Built {
+        server: builder.build()?,
+        maintenance: opened.maintenance,
+        state: opened.description,
+    })
 }
 
 /// Runs the server until Ctrl-C or SIGTERM.
 pub(crate) fn run(args: &ServeArgs) -> anyhow::Result<()> {
-    let server = build(args)?;
-    let bind = server.config().bind;
-    let workers = server
-        .config()
+    let config = configure(args)?;
+    let workers = config
         .workers
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from));
-    crate::runtime::run(server, bind, workers, args.runtime, |local| {
+    let prepare = || async move {
+        let built = build(args, config).await?;
+        if let Some(maintenance) = built.maintenance {
+            tokio::spawn(maintenance.run());
+        }
+        Ok((built.server, built.state))
+    };
+    crate::runtime::run(prepare, workers, args.runtime, |local, state| {
         eprintln!(
             "asap: serving on http://{local} (POST /asap, GET /.well-known/asap/manifest.json); Ctrl-C to stop"
         );
+        eprintln!("asap: {state}");
     })
 }

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use assert_cmd::cargo::CommandCargoExt;
 
-struct Server(Child, String);
+struct Server(Child, String, #[allow(dead_code)] tempfile::TempDir);
 
 impl Drop for Server {
     fn drop(&mut self) {
@@ -22,6 +22,7 @@ fn serve() -> Server {
         .and_then(|l| l.local_addr())
         .expect("port")
         .port();
+    let data = tempfile::tempdir().expect("data dir");
     let mut child = Command::cargo_bin("asap")
         .expect("binary")
         .args([
@@ -30,7 +31,9 @@ fn serve() -> Server {
             &format!("127.0.0.1:{port}"),
             "--rate-limit",
             "off",
+            "--data-dir",
         ])
+        .arg(data.path())
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn");
@@ -45,7 +48,7 @@ fn serve() -> Server {
         }
     }
     assert!(line.contains("serving on"), "server did not start: {line}");
-    Server(child, format!("http://127.0.0.1:{port}"))
+    Server(child, format!("http://127.0.0.1:{port}"), data)
 }
 
 fn asap() -> Command {

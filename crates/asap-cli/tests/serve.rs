@@ -10,7 +10,9 @@ use assert_cmd::cargo::CommandCargoExt;
 
 const BODY: &str = r#"{"jsonrpc":"2.0","method":"asap.send","id":"r1","params":{"envelope":{"asap_version":"0.1","sender":"urn:asap:agent:client","recipient":"urn:asap:agent:default-server","payload_type":"task.request","payload":{"conversation_id":"c1","skill_id":"echo","input":{"text":"hi"}}}}}"#;
 
-struct Server(Child);
+/// The process and its data directory (the SQLite state store of the default
+/// configuration), removed with it.
+struct Server(Child, #[allow(dead_code)] tempfile::TempDir);
 
 impl Drop for Server {
     fn drop(&mut self) {
@@ -21,12 +23,16 @@ impl Drop for Server {
 
 /// Starts `asap serve` on a free port with `extra` arguments; returns it and its address.
 fn serve(extra: &[&str]) -> (Server, String) {
+    let data = tempfile::tempdir().expect("data dir");
     let mut child = Command::cargo_bin("asap")
         .expect("binary")
         .args(["serve", "--bind", "127.0.0.1:0", "--rate-limit", "off"])
         .args(extra)
+        .current_dir(data.path())
         .env_remove("ASAP_RUNTIME")
         .env_remove("ASAP_WORKERS")
+        .env_remove("ASAP_DATA_DIR")
+        .env_remove("ASAP_STATE_URL")
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn");
@@ -39,7 +45,7 @@ fn serve(extra: &[&str]) -> (Server, String) {
         .and_then(|rest| rest.split_whitespace().next())
         .unwrap_or_else(|| panic!("server did not start: {line}"))
         .to_owned();
-    (Server(child), addr)
+    (Server(child, data), addr)
 }
 
 /// One HTTP/1.1 request on its own connection; the whole answer.
@@ -90,6 +96,10 @@ fn answers_and_stops(extra: &[&str]) {
     assert!(
         TcpStream::connect(&addr).is_err(),
         "still listening after it exited"
+    );
+    assert!(
+        !cfg!(feature = "sqlite") || server.1.path().join(".asap/state.db").is_file(),
+        "the default state store is .asap/state.db in the working directory"
     );
 }
 

@@ -83,6 +83,8 @@ pub(crate) struct Server {
     pub(crate) pinned: bool,
     child: Option<Child>,
     log: PathBuf,
+    /// `asap serve`'s data directory, removed when the server stops.
+    data: Option<PathBuf>,
 }
 
 fn free_port() -> Result<u16> {
@@ -103,6 +105,7 @@ impl Server {
         let port = free_port()?;
         let addr = SocketAddr::from(([127, 0, 0, 1], port));
         let bind = addr.to_string();
+        let mut data_dir = None;
         let mut command = match kind {
             Kind::RawHyper | Kind::AxumEcho | Kind::ActixEcho => {
                 let mut c = Command::new(programs.bin_dir.join(kind.name()));
@@ -113,6 +116,12 @@ impl Server {
             Kind::Asap => {
                 let mut c = Command::new(programs.bin_dir.join("asap"));
                 c.args(["serve", "--bind", &bind, "--rate-limit", ASAP_RATE_LIMIT]);
+                // Its default state store (SQLite) in a fresh directory per run, beside the
+                // logs: the measured path includes the idempotency records it writes.
+                let data = programs.log_dir.join(format!("asap-state-{port}"));
+                let _ = std::fs::remove_dir_all(&data);
+                c.arg("--data-dir").arg(&data);
+                data_dir = Some(data);
                 if let Some(w) = workers {
                     c.args(["--workers", &w.to_string()]);
                 }
@@ -156,6 +165,7 @@ impl Server {
             pinned: false,
             child: Some(child),
             log,
+            data: data_dir,
         };
         server.wait_ready(body, Duration::from_secs(30))?;
         Ok(server)
@@ -249,6 +259,9 @@ impl Drop for Server {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
             let _ = child.wait();
+        }
+        if let Some(data) = &self.data {
+            let _ = std::fs::remove_dir_all(data);
         }
     }
 }
