@@ -45,6 +45,19 @@ async fn agent(config: IdempotencyConfig) -> Agent {
 }
 
 async fn agent_with(store: Arc<dyn IdempotencyStore>, config: IdempotencyConfig) -> Agent {
+    agent_on(
+        store,
+        config,
+        ServerConfig::builder().rate_limit(None).build(),
+    )
+    .await
+}
+
+async fn agent_on(
+    store: Arc<dyn IdempotencyStore>,
+    config: IdempotencyConfig,
+    server: ServerConfig,
+) -> Agent {
     let manifest = demo_manifest("http://127.0.0.1/asap");
     let echo = Arc::new(EchoHandler::new(manifest.id.clone()));
     let runs = Arc::new(AtomicUsize::new(0));
@@ -69,7 +82,7 @@ async fn agent_with(store: Arc<dyn IdempotencyStore>, config: IdempotencyConfig)
         }
     });
     let server = AsapServer::builder(manifest)
-        .config(ServerConfig::builder().rate_limit(None).build())
+        .config(server)
         .handler("task.request", handler)
         .idempotency(store, config)
         .build()
@@ -402,4 +415,42 @@ async fn without_a_store_keyed_requests_are_not_affected() {
         .await;
     // Two runs (two task ids), and the differing header is ignored.
     assert_ne!(success(&first), success(&second));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_required_nonces_an_identical_resend_is_replayed_not_refused() {
+    let agent = agent_on(
+        Arc::new(MemoryIdempotencyStore::new()),
+        IdempotencyConfig::default(),
+        ServerConfig::builder()
+            .rate_limit(None)
+            .require_nonce(true)
+            .build(),
+    )
+    .await;
+    let with_nonce = |key: &str, id: &str| {
+        let mut body = body(ALICE, "echo", id, Some(key));
+        body["params"]["envelope"]["extensions"] = json!({"nonce": "nonce-resent"});
+        body
+    };
+    let first = agent.send(&with_nonce("k-nonce", "r1"), None).await;
+    let retry = agent.send(&with_nonce("k-nonce", "r2"), None).await;
+    // The stored envelope (its trace ids are those of the request that carries it).
+    for member in ["id", "payload", "timestamp"] {
+        assert_eq!(
+            first.json["result"]["envelope"][member], retry.json["result"]["envelope"][member],
+            "the retry gets the first response: {}",
+            retry.json
+        );
+    }
+    assert_eq!(retry.json["id"], "r2");
+    assert_eq!(agent.runs(), 1);
+    // A fresh key does not make a seen nonce new.
+    let fresh = agent.send(&with_nonce("k-other", "r3"), None).await;
+    assert_eq!(
+        fresh.json["error"]["data"]["code"], "asap:protocol/invalid_nonce",
+        "{}",
+        fresh.json
+    );
+    assert_eq!(agent.runs(), 1);
 }

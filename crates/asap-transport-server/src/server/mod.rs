@@ -18,7 +18,7 @@ use crate::layers::auth::{Auth, AuthLayer, SenderMatch, TokenValidator};
 use crate::layers::body_limit::BodyLimit;
 use crate::layers::compression::ResponseCompression;
 use crate::layers::decompression::Decompression;
-use crate::layers::idempotency::{IdempotencyConfig, IdempotencyLayer};
+use crate::layers::idempotency::{Idempotency, IdempotencyConfig, IdempotencyLayer};
 use crate::layers::nonce::{MemoryNonceStore, NonceCheck, NonceLayer, NonceStore};
 use crate::layers::ratelimit::{
     OptionalRateLimit, RateLimitKey, RateLimitLayer, SenderRateLimit, SenderRateLimitLayer,
@@ -39,9 +39,10 @@ pub use tasks::PING_INTERVAL;
 
 type PerSender = Either<SenderRateLimit<EnvelopeService>, EnvelopeService>;
 type Replay = Either<NonceCheck<PerSender>, PerSender>;
-/// The envelope-level stack: sender match → timestamp window → nonce → per-sender rate
-/// limit → dispatch (optional layers are `Either` pass-throughs).
-type EnvelopeStack = SenderMatch<TimestampWindow<Replay>>;
+type Keyed = Either<Idempotency<Replay>, Replay>;
+/// The envelope-level stack: sender match → timestamp window → idempotency → nonce →
+/// per-sender rate limit → dispatch (optional layers are `Either` pass-throughs).
+type EnvelopeStack = SenderMatch<TimestampWindow<Keyed>>;
 type Checked = Envelopes<EnvelopeStack>;
 type Authenticated = Either<Auth<Checked>, Checked>;
 type Endpoint = RpcEndpoint<Authenticated>;
@@ -289,14 +290,6 @@ impl<L> AsapServerBuilder<L> {
             }
             None => dispatch,
         };
-        let dispatch = match self.stores.idempotency {
-            Some((store, idempotency)) => {
-                let layer = IdempotencyLayer::for_server(store.clone(), &idempotency, &config);
-                background.purge = Some((store, idempotency, layer.counters()));
-                envelope::hook(layer)(dispatch)
-            }
-            None => dispatch,
-        };
         let per_sender = match (&rate_limit, config.rate_limit_key) {
             (Some(spec), RateLimitKey::Sender) => Either::Left(tower::Layer::layer(
                 &SenderRateLimitLayer::new(spec),
@@ -315,10 +308,20 @@ impl<L> AsapServerBuilder<L> {
         } else {
             Either::Right(per_sender)
         };
+        // Before the nonce check: a retry resends its envelope with the same nonce, and must
+        // get the first run's response rather than a replay refusal (docs/adr/0008).
+        let keyed = match self.stores.idempotency {
+            Some((store, idempotency)) => {
+                let layer = IdempotencyLayer::for_server(store.clone(), &idempotency, &config);
+                background.purge = Some((store, idempotency, layer.counters()));
+                Either::Left(tower::Layer::layer(&layer, replay))
+            }
+            None => Either::Right(replay),
+        };
         let window = TimestampWindowLayer::new()
             .with_max_age(config.max_envelope_age)
             .with_max_future(config.max_future_tolerance);
-        let envelope_stack = SenderMatch::new(tower::Layer::layer(&window, replay));
+        let envelope_stack = SenderMatch::new(tower::Layer::layer(&window, keyed));
         let checked = Envelopes::new(envelope_stack);
         let authenticated = match &self.manifest.auth {
             Some(schemes) => {

@@ -48,10 +48,16 @@
 //!
 //! # Order
 //!
-//! After the per-sender rate limit and the [envelope hooks](crate::AsapServerBuilder#hooks),
-//! just before the handler: the protocol's checks all run first, so with `require_nonce` a
-//! retry must carry a fresh nonce (or none); an identical resend is refused by the nonce layer
-//! before it is matched here.
+//! In an assembled server, after authentication, the sender match and the timestamp window,
+//! and **before** the nonce check, the per-sender rate limit, the
+//! [envelope hooks](crate::AsapServerBuilder#hooks) and the handler (docs/adr/0008). A
+//! retry resends its envelope unchanged, nonce included, so with `require_nonce` it must be
+//! matched here before the nonce layer would refuse it as a replay: it gets the first run's
+//! response, and the handler still runs once. A request with a fresh key and a nonce already
+//! seen is refused by the nonce layer as before (and that refusal is what its key replays).
+//! A replay of a captured request within the record's TTL therefore gets the stored response
+//! instead of a nonce refusal; it has no effect, and it needs what the original needed
+//! (a valid token, a timestamp inside the window).
 
 mod fingerprint;
 mod service;
