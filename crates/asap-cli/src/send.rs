@@ -92,7 +92,7 @@ fn parse_deadline(text: &str) -> Result<Deadline, String> {
 
 /// Parses a duration: a non-negative number with an optional unit, `ms`, `s` (the default,
 /// like --timeout), `m` or `h`: `500ms`, `30s`, `1.5`, `2m`.
-fn parse_duration(text: &str) -> Result<Duration, String> {
+pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
     let split = text
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))

@@ -175,7 +175,11 @@ pub(crate) async fn build(args: &ServeArgs, config: ServerConfig) -> anyhow::Res
         builder = builder.ping_store(ping);
     }
     if args.state.idempotency {
-        builder = builder.idempotency(stores.idempotency.clone(), IdempotencyConfig::default());
+        let mut idempotency = IdempotencyConfig::default();
+        if let Some(ttl) = args.state.idempotency_ttl.filter(|ttl| !ttl.is_zero()) {
+            idempotency = idempotency.with_ttl(ttl);
+        }
+        builder = builder.idempotency(stores.idempotency.clone(), idempotency);
     }
     if demo {
         let runtime = TaskRuntime::builder(stores.tasks.clone(), stores.snapshots.clone())

@@ -61,6 +61,16 @@ pub(crate) struct StateArgs {
         value_parser = parse_switch
     )]
     pub(crate) idempotency: bool,
+
+    /// How long an idempotency record is kept (a retry after that runs again), e.g. `10m`
+    /// [default: twice the envelope age window (600 s), or ASAP_IDEMPOTENCY_TTL].
+    #[arg(
+        long,
+        value_name = "DURATION",
+        env = "ASAP_IDEMPOTENCY_TTL",
+        value_parser = crate::send::parse_duration
+    )]
+    pub(crate) idempotency_ttl: Option<std::time::Duration>,
 }
 
 fn parse_switch(value: &str) -> Result<bool, String> {
