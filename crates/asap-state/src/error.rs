@@ -17,6 +17,15 @@ pub enum ErrorKind {
     InvalidTransition,
     /// What the store holds cannot be read back (schema or data corruption).
     Corrupt,
+    /// The backend does not offer this optional operation (a provided trait method left at
+    /// its default, such as [`SnapshotStore::list_tasks`](crate::SnapshotStore::list_tasks)).
+    Unsupported,
+    /// A stored snapshot cannot be upgraded to the current schema version: no migration step
+    /// is registered from its version, or a step failed (see [`crate::migrate`]).
+    Migration,
+    /// A stored snapshot was written with a schema version newer than the current one of its
+    /// kind: a newer version of the application wrote it (see [`crate::migrate`]).
+    SchemaTooNew,
     /// Anything else (a bug, a poisoned lock, an unexpected database answer).
     Other,
 }

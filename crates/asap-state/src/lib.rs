@@ -21,6 +21,7 @@
 //! |---|---|---|---|---|
 //! | `memory:` / `memory://` | [`memory`]: bounded, in-process | always | no | kept until the process ends; nothing survives a restart |
 //! | `sqlite://PATH` / `sqlite:PATH` | `sqlite::SqliteStore`: one file, WAL | `sqlite` | on one host | survives a process crash; with the default `synchronous = NORMAL` a power loss may roll back the last commits, with `synchronous = FULL` it does not |
+//! | `postgres://…` / `postgresql://…` | `postgres::PostgresStore`: one database, a connection pool | `postgres` | by every replica using the database | committed on the server: with the default `synchronous_commit = on` it survives a crash of the server or its host |
 //!
 //! ```
 //! # futures_util::FutureExt::now_or_never(async {
@@ -32,12 +33,15 @@
 //! The memory stores keep their size flat under load: each has a capacity, drops expired
 //! records first and then evicts the oldest ones (see each type for what eviction costs). The
 //! SQLite store keeps every record until it is deleted or, for expiring records, purged
-//! (`SqliteStore::purge_expired`); see the `sqlite` module for its durability in detail.
+//! (`SqliteStore::purge_expired`); see the `sqlite` module for its durability in detail. The
+//! PostgreSQL store likewise (`PostgresStore::purge_expired`, the `postgres` module).
 //!
 //! # Features
 //!
 //! - `sqlite`: the SQLite backend (sqlx 0.9, bundled SQLite). It needs Rust 1.94, sqlx's
 //!   minimum; the crate without it builds with Rust 1.88 (docs/adr/0006-sqlx-version.md).
+//! - `postgres`: the PostgreSQL backend (sqlx 0.9, no TLS), every store shared by the
+//!   replicas using one database; Rust 1.94 like `sqlite`.
 //! - `conformance`: `asap_state::conformance`, the suite that checks a backend against every
 //!   contract, for the tests of backends outside this crate too.
 #![deny(missing_docs)]
@@ -46,6 +50,7 @@ mod error;
 mod gcra;
 mod idempotency;
 pub mod memory;
+pub mod migrate;
 mod nonce;
 mod ping;
 mod ratelimit;
@@ -55,6 +60,8 @@ mod task;
 
 #[cfg(feature = "conformance")]
 pub mod conformance;
+#[cfg(feature = "postgres")]
+pub mod postgres;
 #[cfg(feature = "redis")]
 pub mod redis;
 #[cfg(feature = "sqlite")]

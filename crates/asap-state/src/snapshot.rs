@@ -1,6 +1,6 @@
 use asap_model::{SnapshotId, StateSnapshot, TaskId};
 
-use crate::StoreFuture;
+use crate::{ErrorKind, StoreError, StoreFuture};
 
 /// A stored snapshot and the schema version its `data` was written with.
 ///
@@ -30,6 +30,10 @@ pub struct SnapshotRecord {
 ///   `get(task, None)` gives the next highest.
 /// - [`get_by_id`](SnapshotStore::get_by_id): the record whose `snapshot.id` is `id` (fixing the
 ///   reference's I-16), or `None`.
+/// - [`list_tasks`](SnapshotStore::list_tasks) (optional, for tools that walk the whole store):
+///   the task ids with at least one stored snapshot, ascending in the byte order of the id,
+///   from strictly after `after`, at most `limit`; a backend that cannot list answers
+///   [`ErrorKind::Unsupported`].
 ///
 /// # Atomicity
 ///
@@ -54,4 +58,23 @@ pub trait SnapshotStore: Send + Sync {
 
     /// The record whose snapshot id is `id`.
     fn get_by_id<'a>(&'a self, id: &'a SnapshotId) -> StoreFuture<'a, Option<SnapshotRecord>>;
+
+    /// Up to `limit` task ids that have snapshots, ascending, each greater than `after`:
+    /// one page of a walk over the whole store (pass the last id of a page as `after` of the
+    /// next; an empty page ends the walk). Used by
+    /// [`migrate_all`](crate::migrate::migrate_all) and `asap state export`.
+    ///
+    /// Provided so that adding it breaks no backend: the default answers
+    /// [`ErrorKind::Unsupported`]. The memory and SQLite backends implement it.
+    fn list_tasks<'a>(
+        &'a self,
+        after: Option<&'a TaskId>,
+        limit: usize,
+    ) -> StoreFuture<'a, Vec<TaskId>> {
+        let _ = (after, limit);
+        Box::pin(std::future::ready(Err(StoreError::new(
+            ErrorKind::Unsupported,
+            "this snapshot store cannot list its tasks",
+        ))))
+    }
 }

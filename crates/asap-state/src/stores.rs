@@ -45,6 +45,10 @@ pub fn accepted_schemes() -> Vec<&'static str> {
     if cfg!(feature = "sqlite") {
         schemes.push("sqlite:");
     }
+    if cfg!(feature = "postgres") {
+        schemes.push("postgres:");
+        schemes.push("postgresql:");
+    }
     schemes
 }
 
@@ -68,11 +72,14 @@ impl Stores {
     /// |---|---|
     /// | `memory:` or `memory://` | [`Stores::memory`] |
     /// | `sqlite://PATH` or `sqlite:PATH` (feature `sqlite`) | [`SqliteStore`](crate::sqlite::SqliteStore) on the file at PATH (parent directories created, schema migrated); `sqlite:///var/lib/asap/state.db` is absolute, `sqlite://data/state.db` relative |
+    /// | `postgres://…` or `postgresql://…` (feature `postgres`) | `PostgresStore` on that database (schema migrated), the whole URL passed to [`PostgresOptions`](crate::postgres::PostgresOptions) |
     ///
     /// PATH is taken literally (no query parameters); use
     /// [`SqliteOptions`](crate::sqlite::SqliteOptions) for `synchronous = FULL` and the pool
-    /// size. Any other scheme, or one whose feature is not enabled, is refused with an error
-    /// that names the accepted schemes.
+    /// size, and `PostgresOptions` for the PostgreSQL pool size and acquire timeout. Any other
+    /// scheme, or one whose feature is not enabled, is refused with an error that names the
+    /// accepted schemes (an error about a `postgres:` URL never repeats the URL, which may
+    /// hold a password).
     pub async fn open(url: &str) -> Result<Self, StoreError> {
         let (scheme, rest) = url.split_once(':').unwrap_or((url, ""));
         match scheme.to_ascii_lowercase().as_str() {
@@ -92,6 +99,19 @@ impl Stores {
                 format!(
                     "{url:?}: sqlite: URLs need the `sqlite` feature of asap-state; accepted \
                      schemes are {}",
+                    accepted_schemes().join(", ")
+                ),
+            )),
+            #[cfg(feature = "postgres")]
+            "postgres" | "postgresql" => Ok(crate::postgres::PostgresStore::open(url)
+                .await?
+                .into_stores()),
+            #[cfg(not(feature = "postgres"))]
+            "postgres" | "postgresql" => Err(StoreError::new(
+                ErrorKind::Other,
+                format!(
+                    "{scheme}: URLs need the `postgres` feature of asap-state; accepted schemes \
+                     are {}",
                     accepted_schemes().join(", ")
                 ),
             )),

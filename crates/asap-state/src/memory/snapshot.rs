@@ -192,6 +192,31 @@ impl SnapshotStore for MemorySnapshotStore {
         });
         ready(Ok(found))
     }
+
+    fn list_tasks<'a>(
+        &'a self,
+        after: Option<&'a TaskId>,
+        limit: usize,
+    ) -> StoreFuture<'a, Vec<TaskId>> {
+        let inner = self.lock();
+        let mut page: Vec<&TaskId> = inner
+            .by_task
+            .keys()
+            .filter(|id| after.is_none_or(|after| *id > after))
+            .collect();
+        // The ids are not kept in order; one partition per page keeps a walk over the whole
+        // store linear in its size per page instead of sorting every id each time.
+        if page.len() > limit {
+            if limit == 0 {
+                page.clear();
+            } else {
+                page.select_nth_unstable(limit - 1);
+                page.truncate(limit);
+            }
+        }
+        page.sort_unstable();
+        ready(Ok(page.into_iter().cloned().collect()))
+    }
 }
 
 impl Ping for MemorySnapshotStore {

@@ -2,8 +2,8 @@ use asap_model::{SnapshotId, StateSnapshot, TaskId};
 use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 
-use super::SqliteStore;
 use super::error::{corrupt, db_error};
+use super::{SqliteStore, sql_limit};
 use crate::{ErrorKind, SnapshotRecord, SnapshotStore, StoreError, StoreFuture};
 
 fn decode(row: &SqliteRow) -> Result<SnapshotRecord, StoreError> {
@@ -116,6 +116,39 @@ impl SnapshotStore for SqliteStore {
             .await
             .map_err(|e| db_error("snapshot get_by_id", e))?;
             row.as_ref().map(decode).transpose()
+        })
+    }
+
+    fn list_tasks<'a>(
+        &'a self,
+        after: Option<&'a TaskId>,
+        limit: usize,
+    ) -> StoreFuture<'a, Vec<TaskId>> {
+        Box::pin(async move {
+            let err = |e| db_error("snapshot tasks", e);
+            // The primary key (task_id, version) serves both the range and the order; TEXT
+            // compares bytewise, as `TaskId` orders.
+            let query = match after {
+                Some(after) => sqlx::query(
+                    "SELECT DISTINCT task_id FROM snapshots WHERE task_id > ?
+                     ORDER BY task_id LIMIT ?",
+                )
+                .bind(after.as_str()),
+                None => {
+                    sqlx::query("SELECT DISTINCT task_id FROM snapshots ORDER BY task_id LIMIT ?")
+                }
+            };
+            let rows = query
+                .bind(sql_limit(limit))
+                .fetch_all(&self.pool)
+                .await
+                .map_err(err)?;
+            rows.iter()
+                .map(|row| {
+                    let id: String = row.try_get("task_id").map_err(err)?;
+                    Ok(TaskId::from(id))
+                })
+                .collect()
         })
     }
 }
