@@ -102,6 +102,7 @@ pub mod routes;
 mod sanitize;
 pub mod serve;
 mod server;
+pub mod state_handlers;
 mod trace;
 
 pub use config::{ConfigError, ServerConfig, ServerConfigBuilder, is_truthy};

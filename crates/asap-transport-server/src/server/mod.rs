@@ -203,6 +203,15 @@ impl<L> AsapServerBuilder<L> {
         self
     }
 
+    /// Answers `state.query` and `state.restore` from `store` with the built-in
+    /// [`state_handlers`](crate::state_handlers), unless handlers for them are registered
+    /// (before or after this call). Without a store they get `-32601`, as from the reference.
+    #[must_use]
+    pub fn snapshots(mut self, store: Arc<dyn asap_state::SnapshotStore>) -> Self {
+        self.stores.snapshots = Some(store);
+        self
+    }
+
     /// Runs `runtime`'s long-running skills (see [`long_running`](crate::long_running)):
     /// `task.request`s for them are submitted to it and answered `working` at once, behind
     /// the idempotency layer when one is set; the tasks it left `working` are resumed (or
@@ -265,10 +274,26 @@ impl<L> AsapServerBuilder<L> {
         L: tower_layer::Layer<ServerService>,
     {
         self.manifest.validate().map_err(BuildError::Manifest)?;
+        let mut registry = self.registry;
+        if let Some(store) = self.stores.snapshots {
+            let agent = self.manifest.id.clone();
+            if !registry.contains("state.query") {
+                registry.register(
+                    "state.query",
+                    crate::state_handlers::StateQueryHandler::new(store.clone(), agent.clone()),
+                );
+            }
+            if !registry.contains("state.restore") {
+                registry.register(
+                    "state.restore",
+                    crate::state_handlers::StateRestoreHandler::new(store, agent),
+                );
+            }
+        }
         let config = self.config;
         let rate_limit = config.rate_limit.clone();
 
-        let dispatch = Dispatch::new(self.registry)
+        let dispatch = Dispatch::new(registry)
             .with_pool(BlockingPool::new(config.max_threads.max(1)))
             .with_debug(config.debug)
             .with_payload_validation(config.validate_payloads);

@@ -20,6 +20,7 @@ pub(super) struct Stores {
     pub(super) idempotency: Option<(Arc<dyn IdempotencyStore>, IdempotencyConfig)>,
     pub(super) pings: Vec<Arc<dyn Ping>>,
     pub(super) task_runtime: Option<TaskRuntime>,
+    pub(super) snapshots: Option<Arc<dyn asap_state::SnapshotStore>>,
 }
 
 /// What the built server runs in the background.
