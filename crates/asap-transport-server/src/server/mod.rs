@@ -22,6 +22,7 @@ use crate::layers::idempotency::{Idempotency, IdempotencyConfig, IdempotencyLaye
 use crate::layers::nonce::{MemoryNonceStore, NonceCheck, NonceLayer, NonceStore};
 use crate::layers::ratelimit::{
     OptionalRateLimit, RateLimitKey, RateLimitLayer, SenderRateLimit, SenderRateLimitLayer,
+    SharedRateLimit, SharedRateLimitLayer,
 };
 use crate::layers::timestamp::{TimestampWindow, TimestampWindowLayer};
 use crate::registry::{BlockingHandler, BlockingPool, Dispatch, Handler, HandlerRegistry};
@@ -37,7 +38,10 @@ pub use envelope::EnvelopeService;
 pub use service::{ServerBody, ServerFuture, ServerService};
 pub use tasks::PING_INTERVAL;
 
-type PerSender = Either<SenderRateLimit<EnvelopeService>, EnvelopeService>;
+type PerSender = Either<
+    Either<SenderRateLimit<EnvelopeService>, SharedRateLimit<EnvelopeService>>,
+    EnvelopeService,
+>;
 type Replay = Either<NonceCheck<PerSender>, PerSender>;
 type Keyed = Either<Idempotency<Replay>, Replay>;
 /// The envelope-level stack: sender match → timestamp window → idempotency → nonce →
@@ -203,6 +207,15 @@ impl<L> AsapServerBuilder<L> {
         self
     }
 
+    /// Counts the rate limit in `store` instead of in process, so that replicas sharing the
+    /// store share one budget (see [`SharedRateLimitLayer`] for where it runs and why a
+    /// failing store lets requests through). Without a configured rate limit it does nothing.
+    #[must_use]
+    pub fn rate_limit_store(mut self, store: Arc<dyn asap_state::RateLimitStore>) -> Self {
+        self.stores.rate_limits = Some(store);
+        self
+    }
+
     /// Answers `state.query` and `state.restore` from `store` with the built-in
     /// [`state_handlers`](crate::state_handlers), unless handlers for them are registered
     /// (before or after this call). Without a store they get `-32601`, as from the reference.
@@ -315,10 +328,14 @@ impl<L> AsapServerBuilder<L> {
             }
             None => dispatch,
         };
-        let per_sender = match (&rate_limit, config.rate_limit_key) {
-            (Some(spec), RateLimitKey::Sender) => Either::Left(tower::Layer::layer(
-                &SenderRateLimitLayer::new(spec),
+        let shared_limits = self.stores.rate_limits.clone();
+        let per_sender = match (&rate_limit, config.rate_limit_key, &shared_limits) {
+            (Some(spec), key, Some(store)) => Either::Left(Either::Right(tower::Layer::layer(
+                &SharedRateLimitLayer::new(store.clone(), spec, key),
                 dispatch,
+            ))),
+            (Some(spec), RateLimitKey::Sender, None) => Either::Left(Either::Left(
+                tower::Layer::layer(&SenderRateLimitLayer::new(spec), dispatch),
             )),
             _ => Either::Right(dispatch),
         };
@@ -361,10 +378,9 @@ impl<L> AsapServerBuilder<L> {
         let endpoint = RpcEndpoint::from_rpc(authenticated);
         let decompressed = Decompression::new(endpoint, config.max_request_size);
         let limited = match (&rate_limit, config.rate_limit_key) {
-            (Some(spec), RateLimitKey::PeerIp) => OptionalRateLimit::on(tower::Layer::layer(
-                &RateLimitLayer::new(spec),
-                decompressed,
-            )),
+            (Some(spec), RateLimitKey::PeerIp) if shared_limits.is_none() => OptionalRateLimit::on(
+                tower::Layer::layer(&RateLimitLayer::new(spec), decompressed),
+            ),
             _ => OptionalRateLimit::off(decompressed),
         };
         let rpc = BodyLimit::new(limited, config.max_request_size);

@@ -21,6 +21,7 @@ pub(super) struct Stores {
     pub(super) pings: Vec<Arc<dyn Ping>>,
     pub(super) task_runtime: Option<TaskRuntime>,
     pub(super) snapshots: Option<Arc<dyn asap_state::SnapshotStore>>,
+    pub(super) rate_limits: Option<Arc<dyn asap_state::RateLimitStore>>,
 }
 
 /// What the built server runs in the background.

@@ -98,7 +98,7 @@ fn quota(item: &RateLimitItem) -> Quota {
 }
 
 /// Whole seconds in `wait`, rounded up, at least 1.
-fn retry_after_secs(wait: Duration) -> u64 {
+pub(super) fn retry_after_secs(wait: Duration) -> u64 {
     let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
     secs.max(1)
 }

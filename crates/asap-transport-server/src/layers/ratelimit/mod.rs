@@ -8,6 +8,8 @@
 //! - [`RateLimitLayer`] limits HTTP requests per peer IP, as the reference does;
 //!   [`SenderRateLimitLayer`] limits envelopes per `sender`, as its documentation describes
 //!   (I-04). [`RateLimitKey`] chooses between them in configuration.
+//! - [`SharedRateLimitLayer`] counts in an [`asap_state::RateLimitStore`] instead, so that
+//!   replicas share one budget (`AsapServerBuilder::rate_limit_store`).
 //!
 //! A refusal is [`Rejection::RateLimited`](crate::Rejection::RateLimited): HTTP 429 with
 //! `Retry-After` and the JSON-RPC shaped body
@@ -17,6 +19,7 @@
 
 mod layer;
 mod limiter;
+mod shared;
 mod spec;
 
 use std::fmt;
@@ -27,6 +30,7 @@ pub use layer::{
     RateLimit, RateLimitLayer, SenderRateLimit, SenderRateLimitLayer, UNKNOWN_PEER, peer_ip,
 };
 pub use limiter::{RateLimiter, SWEEP_EVERY, SWEEP_MIN_KEYS};
+pub use shared::{SharedRateLimit, SharedRateLimitLayer};
 pub use spec::{DEFAULT_RATE_LIMIT, RateLimitItem, RateLimitSpec, RateLimitSpecError, TimeUnit};
 
 /// What requests are counted by.
