@@ -170,9 +170,13 @@ pub(crate) async fn build(args: &ServeArgs, config: ServerConfig) -> anyhow::Res
         .config(config)
         .handler("task.request", echo)
         .nonce_store(stores.nonces.clone())
+        .snapshots(stores.snapshots.clone())
         .ping_store(stores.ping.clone());
     for ping in opened.extra_pings {
         builder = builder.ping_store(ping);
+    }
+    if args.state.shared_url.is_some() {
+        builder = builder.rate_limit_store(stores.rate_limits.clone());
     }
     if args.state.idempotency {
         let mut idempotency = IdempotencyConfig::default();

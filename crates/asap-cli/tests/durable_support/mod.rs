@@ -1,5 +1,7 @@
-//! What tests/durable.rs drives: `asap serve` processes on a data directory, a TCP proxy
-//! that loses responses, and raw HTTP/1.1 posts.
+//! What tests/durable.rs and tests/replicas.rs drive: `asap serve` processes on a data
+//! directory, a TCP proxy that loses responses, and raw HTTP/1.1 posts.
+// Each of the two test crates uses a part of this module.
+#![allow(dead_code)]
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
@@ -26,17 +28,16 @@ pub(crate) struct Serve {
 impl Serve {
     /// Starts `asap serve` with its default (SQLite) state store in `data_dir`.
     pub(crate) fn start(data_dir: &Path) -> Self {
+        Self::start_with(data_dir, &["--rate-limit", "off"])
+    }
+
+    /// Starts `asap serve --data-dir data_dir` with `extra` arguments.
+    pub(crate) fn start_with(data_dir: &Path, extra: &[&str]) -> Self {
         let mut command = Command::cargo_bin("asap").expect("binary");
         command
-            .args([
-                "serve",
-                "--bind",
-                "127.0.0.1:0",
-                "--rate-limit",
-                "off",
-                "--data-dir",
-            ])
+            .args(["serve", "--bind", "127.0.0.1:0", "--data-dir"])
             .arg(data_dir)
+            .args(extra)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped());
@@ -150,6 +151,46 @@ pub(crate) fn post_raw(addr: &str, body: &Value) -> Option<Value> {
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     let json = answer.split("\r\n\r\n").nth(1).expect("a body");
     Some(serde_json::from_str(json).expect("JSON body"))
+}
+
+/// Posts `body` on a fresh connection; the status code and the JSON body.
+pub(crate) fn post_status(addr: &str, body: &Value) -> (u16, Value) {
+    let body = body.to_string();
+    let mut stream = TcpStream::connect(addr).expect("connect");
+    stream.set_read_timeout(Some(PATIENCE)).expect("timeout");
+    write!(
+        stream,
+        "POST /asap HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .expect("write");
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).expect("read");
+    status_and_body(&answer)
+}
+
+/// `GET path`; the status code and the JSON body.
+pub(crate) fn get(addr: &str, path: &str) -> (u16, Value) {
+    let mut stream = TcpStream::connect(addr).expect("connect");
+    stream.set_read_timeout(Some(PATIENCE)).expect("timeout");
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )
+    .expect("write");
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).expect("read");
+    status_and_body(&answer)
+}
+
+fn status_and_body(answer: &str) -> (u16, Value) {
+    let status = answer
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("not an HTTP answer: {answer}"));
+    let body = answer.split("\r\n\r\n").nth(1).unwrap_or("");
+    (status, serde_json::from_str(body).unwrap_or(Value::Null))
 }
 
 /// Posts `body`; the reply must arrive.
