@@ -7,8 +7,9 @@
 //! - **single-flight loading:** N concurrent misses for one URL cause one fetch;
 //! - **ETag revalidation:** an expired entry with an ETag is refreshed by a conditional
 //!   request, and a `304 Not Modified` reuses the cached manifest;
-//! - **a persistent second tier** ([`PersistentStore`], with [`FileStore`]) so a restarted
-//!   process starts warm;
+//! - **a persistent second tier** ([`PersistentStore`], with [`FileStore`] and, behind the
+//!   `redis` feature, `RedisStore`) so a restarted process starts warm and replicas share
+//!   what they fetched;
 //! - **counters** ([`CacheStats`]) and [`hit_rate`](ManifestCache::hit_rate).
 //!
 //! Any failed load invalidates the URL's entry, as §12.5 requires.
@@ -76,8 +77,10 @@
 //!
 //! # Feature flags
 //!
-//! None yet. Redis and SQLite stores will arrive behind `redis` and `sqlite` features; the
-//! [`PersistentStore`] trait is what they implement.
+//! - **`redis`:** `RedisStore` (with `RedisStoreOptions`), the persistent tier in a Redis
+//!   server. Every replica on the same server and key prefix shares its entries: a manifest
+//!   fetched by one replica is served to the others' cold caches without fetching, and an
+//!   invalidation by one removes it for all. Off by default.
 //!
 //! # Logging
 //!
@@ -101,6 +104,10 @@ pub use config::{
 pub use error::{FetchError, FetchSource};
 pub use fetch::{Fetched, ManifestFetcher};
 pub use stats::CacheStats;
+#[cfg(feature = "redis")]
+pub use store::{
+    DEFAULT_REDIS_PREFIX, DEFAULT_REDIS_TIMEOUT, RedisOpenError, RedisStore, RedisStoreOptions,
+};
 pub use store::{FileStore, PersistentStore, StoredEntry};
 
 /// Boxed, `Send` future returned by [`ManifestFetcher`] and [`PersistentStore`] methods

@@ -1,8 +1,15 @@
-//! The persistent second tier: [`PersistentStore`], [`StoredEntry`] and [`FileStore`].
+//! The persistent second tier: [`PersistentStore`], [`StoredEntry`], [`FileStore`] and
+//! (feature `redis`) `RedisStore`.
 
 mod file;
+#[cfg(feature = "redis")]
+mod redis;
 
 pub use file::FileStore;
+#[cfg(feature = "redis")]
+pub use redis::{
+    DEFAULT_REDIS_PREFIX, DEFAULT_REDIS_TIMEOUT, RedisOpenError, RedisStore, RedisStoreOptions,
+};
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
