@@ -58,7 +58,8 @@ pub(crate) struct StateArgs {
         value_name = "on|off",
         env = "ASAP_IDEMPOTENCY",
         default_value = "on",
-        value_parser = parse_switch
+        value_parser = parse_switch,
+        action = clap::ArgAction::Set
     )]
     pub(crate) idempotency: bool,
 

@@ -94,7 +94,8 @@ impl SqliteOptions {
         self
     }
 
-    /// Most pooled connections (at least 1).
+    /// Most pooled connections for reads (at least 1); writes have one connection of their
+    /// own.
     #[must_use]
     pub fn max_connections(mut self, max: u32) -> Self {
         self.max_connections = max.max(1);
@@ -107,10 +108,18 @@ impl SqliteOptions {
     }
 }
 
-/// Every store contract on one SQLite database; cheap to clone (the pool is shared).
+/// Every store contract on one SQLite database; cheap to clone (the pools are shared).
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
+    /// Reads (WAL: readers never wait for the writer).
     pool: SqlitePool,
+    /// Every write, on one connection. SQLite admits one writer at a time; writers on
+    /// several connections of this process would wait for the lock in SQLite's busy handler,
+    /// which sleeps in milliseconds (under load, most of a request's time). Queueing on this
+    /// pool instead hands the connection over as soon as the previous write committed.
+    writer: SqlitePool,
+    /// The group-committing writer of idempotency records (see the `idempotency` module).
+    batcher: idempotency::Batcher,
 }
 
 impl SqliteStore {
@@ -144,14 +153,26 @@ impl SqliteStore {
             .synchronous(synchronous)
             .busy_timeout(options.busy_timeout)
             .foreign_keys(true);
+        let acquire = options.busy_timeout.max(Duration::from_secs(1));
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(acquire)
+            .connect_with(connect.clone())
+            .await
+            .map_err(|e| db_error(&format!("open {}", options.path.display()), e))?;
+        migrations::apply(&writer).await?;
         let pool = SqlitePoolOptions::new()
             .max_connections(options.max_connections)
-            .acquire_timeout(options.busy_timeout.max(Duration::from_secs(1)))
+            .acquire_timeout(acquire)
             .connect_with(connect)
             .await
             .map_err(|e| db_error(&format!("open {}", options.path.display()), e))?;
-        migrations::apply(&pool).await?;
-        Ok(Self { pool })
+        let batcher = idempotency::Batcher::start(writer.clone());
+        Ok(Self {
+            pool,
+            writer,
+            batcher,
+        })
     }
 
     /// The bundle of every contract backed by this database.
@@ -170,15 +191,16 @@ impl SqliteStore {
     /// Removes up to `limit` expired rows of each kind (nonces, rate-limit keys, idempotency
     /// records); returns how many rows it removed in all.
     pub async fn purge_expired(&self, limit: usize) -> Result<u64, StoreError> {
-        let nonces = nonce::purge_expired(&self.pool, limit).await?;
-        let keys = ratelimit::purge_expired(&self.pool, limit).await?;
-        let records = idempotency::purge_expired(&self.pool, limit).await?;
+        let nonces = nonce::purge_expired(&self.writer, limit).await?;
+        let keys = ratelimit::purge_expired(&self.writer, limit).await?;
+        let records = idempotency::purge_expired(&self.writer, limit).await?;
         Ok(nonces + keys + records)
     }
 
     /// Closes the pool: waits for the calls in progress, then checkpoints and closes every
     /// connection.
     pub async fn close(&self) {
+        self.writer.close().await;
         self.pool.close().await;
     }
 }

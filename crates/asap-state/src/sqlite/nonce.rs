@@ -20,7 +20,7 @@ impl NonceStore for SqliteStore {
             .bind(nonce)
             .bind(micros_after(now, ttl))
             .bind(now)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await
             .map_err(|e| db_error("nonce check", e))?
             .rows_affected();

@@ -22,7 +22,11 @@ impl RateLimitStore for SqliteStore {
     fn check<'a>(&'a self, key: &'a str, quota: RateQuota) -> StoreFuture<'a, RateDecision> {
         Box::pin(async move {
             let err = |e| db_error("rate limit check", e);
-            let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(err)?;
+            let mut tx = self
+                .writer
+                .begin_with("BEGIN IMMEDIATE")
+                .await
+                .map_err(err)?;
             // The clock is read under the write lock, so decisions are made in clock order.
             let now = now_nanos();
             let tat: Option<i64> = sqlx::query("SELECT tat FROM rate_limits WHERE key = ?")

@@ -37,7 +37,7 @@ impl SnapshotStore for SqliteStore {
             .bind(record.snapshot.id.as_str())
             .bind(i64::from(record.schema_version))
             .bind(body)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await
             .map_err(|e| db_error("snapshot save", e))?;
             Ok(())
@@ -98,7 +98,7 @@ impl SnapshotStore for SqliteStore {
                 }
             };
             let removed = query
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await
                 .map_err(|e| db_error("snapshot delete", e))?
                 .rows_affected();

@@ -49,7 +49,11 @@ impl SqliteStore {
         change: impl FnOnce(&Task) -> Result<Task, StoreError>,
     ) -> Result<Task, StoreError> {
         let err = |e| db_error("task update", e);
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(err)?;
+        let mut tx = self
+            .writer
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(err)?;
         let row = sqlx::query("SELECT body FROM tasks WHERE id = ?")
             .bind(id.as_str())
             .fetch_optional(&mut *tx)
@@ -83,7 +87,11 @@ impl TaskStore for SqliteStore {
     fn create<'a>(&'a self, task: &'a Task) -> StoreFuture<'a, ()> {
         Box::pin(async move {
             let err = |e| db_error("task create", e);
-            let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(err)?;
+            let mut tx = self
+                .writer
+                .begin_with("BEGIN IMMEDIATE")
+                .await
+                .map_err(err)?;
             let inserted = sqlx::query(
                 "INSERT INTO tasks (id, status, updated_at, body) VALUES (?, ?, ?, ?)
                  ON CONFLICT (id) DO NOTHING",
