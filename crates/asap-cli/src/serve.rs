@@ -216,9 +216,15 @@ pub(crate) fn run(args: &ServeArgs) -> anyhow::Result<()> {
         Ok((built.server, built.state))
     };
     crate::runtime::run(prepare, workers, args.runtime, |local, state| {
-        eprintln!(
-            "asap: serving on http://{local} (POST /asap, GET /.well-known/asap/manifest.json); Ctrl-C to stop"
+        // One write, and no panic when stderr is gone (`eprintln!` panics on a closed pipe,
+        // for instance when whoever started the server read the first line and went away).
+        let _ = std::io::Write::write_all(
+            &mut std::io::stderr(),
+            format!(
+                "asap: serving on http://{local} (POST /asap, GET /.well-known/asap/manifest.json); \
+                 Ctrl-C to stop\nasap: {state}\n"
+            )
+            .as_bytes(),
         );
-        eprintln!("asap: {state}");
     })
 }
