@@ -25,10 +25,7 @@ struct TestDb {
 
 impl TestDb {
     async fn create(admin: &str) -> Self {
-        let name = format!(
-            "asap_t_{}",
-            asap_model::ids::new_ulid().to_lowercase()
-        );
+        let name = format!("asap_t_{}", asap_model::ids::new_ulid().to_lowercase());
         let mut conn = PgConnection::connect(admin)
             .await
             .expect("connect to ASAP_TEST_POSTGRES_URL");
