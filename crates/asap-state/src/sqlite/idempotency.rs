@@ -122,31 +122,26 @@ fn stopped() -> StoreError {
 async fn run(writer: SqlitePool, mut queue: mpsc::Receiver<Op>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while queue.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        let outcomes = apply(&writer, batch.drain(..)).await;
-        let (outcomes, commit) = match outcomes {
-            Ok((outcomes, commit)) => (outcomes, commit),
-            Err((outcomes, error)) => (outcomes, Err(error)),
-        };
+        let (outcomes, commit) = apply(&writer, batch.drain(..)).await;
         for outcome in outcomes {
             outcome.send(&commit);
         }
     }
 }
 
-type Applied = (Vec<Outcome>, Result<(), StoreError>);
-
-/// Applies `ops` in one transaction; the outcomes and whether the commit succeeded.
+/// Applies `ops` in one transaction: their outcomes, and whether it committed (when it did
+/// not, every call is answered with that error, whatever its own outcome).
 async fn apply(
     writer: &SqlitePool,
     ops: impl Iterator<Item = Op>,
-) -> Result<Applied, (Vec<Outcome>, StoreError)> {
+) -> (Vec<Outcome>, Result<(), StoreError>) {
     let err = |e| db_error("idempotency batch", e);
     let mut outcomes = Vec::new();
     let mut tx = match writer.begin_with("BEGIN IMMEDIATE").await {
         Ok(tx) => tx,
         Err(e) => {
             let error = err(e);
-            // Nothing was applied: every call fails with the same error.
+            // Nothing was applied.
             for op in ops {
                 outcomes.push(match op {
                     Op::Begin { reply, .. } => Outcome::Begin(reply, Err(copy(&error))),
@@ -155,7 +150,7 @@ async fn apply(
                     }
                 });
             }
-            return Err((outcomes, error));
+            return (outcomes, Err(error));
         }
     };
     for op in ops {
@@ -177,7 +172,7 @@ async fn apply(
         });
     }
     let commit = tx.commit().await.map_err(err);
-    Ok((outcomes, commit))
+    (outcomes, commit)
 }
 
 /// The live record of a key, as `begin` reads it.
