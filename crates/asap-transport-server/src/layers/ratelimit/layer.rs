@@ -25,10 +25,12 @@ pub const UNKNOWN_PEER: IpAddr = IpAddr::V4(Ipv4Addr::UNSPECIFIED);
 /// IPv4 address. Requests without a [`PeerAddr`] extension all share the key
 /// [`UNKNOWN_PEER`] (`0.0.0.0`), so they are limited together, as one client.
 pub fn peer_ip<B>(request: &Request<B>) -> IpAddr {
-    request
-        .extensions()
-        .get::<PeerAddr>()
-        .map_or(UNKNOWN_PEER, |peer| peer.0.ip().to_canonical())
+    ip_key(request.extensions().get::<PeerAddr>().map(|peer| peer.0))
+}
+
+/// The rate limit key of a peer address, as [`peer_ip`] describes it.
+pub(super) fn ip_key(peer: Option<std::net::SocketAddr>) -> IpAddr {
+    peer.map_or(UNKNOWN_PEER, |peer| peer.ip().to_canonical())
 }
 
 /// Rate limits HTTP requests per peer IP (PROTOCOL §11.4, processing step 2).

@@ -9,8 +9,9 @@ use futures_util::future::BoxFuture;
 use tower_layer::Layer;
 use tower_service::Service;
 
+use super::layer::ip_key;
 use super::limiter::retry_after_secs;
-use super::{RateLimitKey, RateLimitSpec, UNKNOWN_PEER};
+use super::{RateLimitKey, RateLimitSpec};
 use crate::context::AsapRequest;
 use crate::rejection::Rejection;
 
@@ -95,10 +96,7 @@ impl Quotas {
             RateLimitKey::Sender => format!("sender:{}", request.envelope.sender),
             RateLimitKey::PeerIp => {
                 // The same key as the in-process limiter's (`peer_ip`).
-                let ip = request
-                    .ctx
-                    .peer_addr
-                    .map_or(UNKNOWN_PEER, |addr| addr.ip().to_canonical());
+                let ip = ip_key(request.ctx.peer_addr);
                 format!("ip:{ip}")
             }
         }
