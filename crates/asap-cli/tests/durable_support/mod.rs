@@ -129,25 +129,34 @@ pub(crate) fn submit_body(key: &str, steps: u64, step_ms: u64) -> Value {
     })
 }
 
-/// Posts `body` on a fresh connection; the reply's JSON body, or `None` when the
-/// connection closed before any byte of a reply arrived.
-pub(crate) fn post_raw(addr: &str, body: &Value) -> Option<Value> {
-    let body = body.to_string();
+/// Sends `request` on a fresh connection and reads the whole answer.
+fn exchange(addr: &str, request: &str) -> std::io::Result<String> {
     let mut stream = TcpStream::connect(addr).expect("connect");
     stream.set_read_timeout(Some(PATIENCE)).expect("timeout");
-    write!(
-        stream,
+    stream.write_all(request.as_bytes()).expect("write");
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer)?;
+    Ok(answer)
+}
+
+/// `POST /asap` with `body`, as one HTTP/1.1 request that closes its connection.
+fn post_request(body: &Value) -> String {
+    let body = body.to_string();
+    format!(
         "POST /asap HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{body}",
         body.len()
     )
-    .expect("write");
-    let mut answer = String::new();
-    match stream.read_to_string(&mut answer) {
-        Ok(_) if answer.is_empty() => return None,
-        Ok(_) => {}
+}
+
+/// Posts `body` on a fresh connection; the reply's JSON body, or `None` when the
+/// connection closed before any byte of a reply arrived.
+pub(crate) fn post_raw(addr: &str, body: &Value) -> Option<Value> {
+    let answer = match exchange(addr, &post_request(body)) {
+        Ok(answer) if answer.is_empty() => return None,
+        Ok(answer) => answer,
         Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return None,
         Err(e) => panic!("read: {e}"),
-    }
+    };
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     let json = answer.split("\r\n\r\n").nth(1).expect("a body");
     Some(serde_json::from_str(json).expect("JSON body"))
@@ -155,32 +164,13 @@ pub(crate) fn post_raw(addr: &str, body: &Value) -> Option<Value> {
 
 /// Posts `body` on a fresh connection; the status code and the JSON body.
 pub(crate) fn post_status(addr: &str, body: &Value) -> (u16, Value) {
-    let body = body.to_string();
-    let mut stream = TcpStream::connect(addr).expect("connect");
-    stream.set_read_timeout(Some(PATIENCE)).expect("timeout");
-    write!(
-        stream,
-        "POST /asap HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    )
-    .expect("write");
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).expect("read");
-    status_and_body(&answer)
+    status_and_body(&exchange(addr, &post_request(body)).expect("read"))
 }
 
 /// `GET path`; the status code and the JSON body.
 pub(crate) fn get(addr: &str, path: &str) -> (u16, Value) {
-    let mut stream = TcpStream::connect(addr).expect("connect");
-    stream.set_read_timeout(Some(PATIENCE)).expect("timeout");
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
-    )
-    .expect("write");
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).expect("read");
-    status_and_body(&answer)
+    let request = format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    status_and_body(&exchange(addr, &request).expect("read"))
 }
 
 fn status_and_body(answer: &str) -> (u16, Value) {
