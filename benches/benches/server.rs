@@ -310,16 +310,38 @@ fn full_calls(n: u64, hooked: bool) {
     }
 }
 
+/// `service/full` with a fresh idempotency key per request.
+fn keyed_request(body: &[u8], n: u64) -> Request<Full<Bytes>> {
+    let mut request = http_request(body);
+    let key = http::HeaderValue::from_str(&format!("bench-{n}")).expect("header value");
+    request.headers_mut().insert("x-idempotency-key", key);
+    request
+}
+
+/// `n` keyed calls of `idempotency/keyed_off` (or `keyed_memory` when `store`), for
+/// instruction counts (`ASAP_BENCH_CALLS` with `ASAP_BENCH_KEYED=off|memory`).
+fn keyed_calls(n: u64, store: bool) {
+    let rt = runtime();
+    let body = current_body();
+    let svc = keyed_service(store);
+    let first = rt
+        .block_on(svc.clone().oneshot(keyed_request(&body, 0)))
+        .expect("infallible");
+    assert_completed(&rt, first);
+    for i in 1..n {
+        let reply = rt
+            .block_on(svc.clone().oneshot(keyed_request(&body, i)))
+            .expect("infallible");
+        assert_eq!(reply.status(), StatusCode::OK);
+        black_box(reply);
+    }
+}
+
 /// `service/full` with a fresh idempotency key per request, without and with a store.
 fn idempotency(c: &mut Criterion) {
     let rt = runtime();
     let body = current_body();
-    let keyed = |n: u64| {
-        let mut request = http_request(&body);
-        let key = http::HeaderValue::from_str(&format!("bench-{n}")).expect("header value");
-        request.headers_mut().insert("x-idempotency-key", key);
-        request
-    };
+    let keyed = |n: u64| keyed_request(&body, n);
     let mut group = c.benchmark_group("idempotency");
     for (name, store) in [("keyed_off", false), ("keyed_memory", true)] {
         let svc = keyed_service(store);
@@ -373,7 +395,10 @@ fn main() {
         .ok()
         .and_then(|n| n.parse().ok())
     {
-        full_calls(n, std::env::var_os("ASAP_BENCH_HOOKED").is_some());
+        match std::env::var("ASAP_BENCH_KEYED").ok().as_deref() {
+            Some(store) => keyed_calls(n, store == "memory"),
+            None => full_calls(n, std::env::var_os("ASAP_BENCH_HOOKED").is_some()),
+        }
         return;
     }
     let mut criterion = config().configure_from_args();
