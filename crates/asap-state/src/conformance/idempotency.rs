@@ -44,6 +44,7 @@ pub async fn idempotency_store<S: IdempotencyStore + ?Sized>(store: &S) {
     leases_and_expiry(store).await;
     purge(store).await;
     racing_begins(store).await;
+    many_keys_at_once(store).await;
 }
 
 async fn lifecycle<S: IdempotencyStore + ?Sized>(store: &S) {
@@ -292,4 +293,65 @@ async fn racing_begins<S: IdempotencyStore + ?Sized>(store: &S) {
         "IdempotencyStore: of racing takeovers of a run-out lease exactly one is Started"
     );
     ok(store.release(&k).await, "release");
+}
+
+/// Many different keys at once (a store may apply concurrent calls together): fresh keys,
+/// completed ones, one reused with another fingerprint and one expired, all answered as if
+/// each call were alone.
+async fn many_keys_at_once<S: IdempotencyStore + ?Sized>(store: &S) {
+    const KEYS: usize = 48;
+    let keys: Vec<IdempotencyKey> = (0..KEYS).map(|_| key()).collect();
+    let fp = |i: usize| format!("fp-{i}");
+    let keys = &keys;
+    let answers = concurrently(KEYS, |i| async move {
+        begin(store, &keys[i], &fp(i), LEASE, TTL).await
+    })
+    .await;
+    assert!(
+        answers.iter().all(|a| *a == Begin::Started),
+        "IdempotencyStore: fresh keys begun at once are each Started: {answers:?}"
+    );
+    // Bodies of every byte value and length, the empty one included; the last key
+    // expires almost at once.
+    let body = |i: usize| -> Vec<u8> { (0..i * 7).map(|b| (b * 31 + i) as u8).collect() };
+    let results = concurrently(KEYS, |i| {
+        let response = StoredResponse {
+            fingerprint: fp(i),
+            body: body(i),
+        };
+        let ttl = if i == KEYS - 1 { SHORT } else { TTL };
+        async move { store.complete(&keys[i], &response, ttl).await }
+    })
+    .await;
+    for result in results {
+        ok(result, "complete");
+    }
+    sleep_ms(WAIT_MS).await;
+    // Again at once, with fresh keys among them: replays, one mismatch, fresh claims.
+    let fresh: Vec<IdempotencyKey> = (0..KEYS / 2).map(|_| key()).collect();
+    let fresh = &fresh;
+    let answers = concurrently(KEYS + fresh.len(), |i| {
+        let (k, fingerprint) = match i {
+            i if i < KEYS && i == 1 => (&keys[i], "another".to_owned()),
+            i if i < KEYS => (&keys[i], fp(i)),
+            i => (&fresh[i - KEYS], "fresh".to_owned()),
+        };
+        async move { begin(store, k, &fingerprint, LEASE, TTL).await }
+    })
+    .await;
+    for (i, answer) in answers.iter().enumerate() {
+        let expected = match i {
+            1 => Begin::Mismatch,
+            i if i == KEYS - 1 => Begin::Started,
+            i if i < KEYS => Begin::Completed(StoredResponse {
+                fingerprint: fp(i),
+                body: body(i),
+            }),
+            _ => Begin::Started,
+        };
+        assert_eq!(
+            *answer, expected,
+            "IdempotencyStore: call {i} of many at once (completed, mismatched, expired, fresh)"
+        );
+    }
 }

@@ -154,10 +154,15 @@ impl SqliteStore {
             .busy_timeout(options.busy_timeout)
             .foreign_keys(true);
         let acquire = options.busy_timeout.max(Duration::from_secs(1));
+        // The writer: no ping before each acquire (a round trip to the connection's thread
+        // per idempotency batch, for a local file that cannot have gone away), and room for
+        // a whole batch of claimed keys in the row channel, so that the connection's thread
+        // runs a batch without waiting for its rows to be read.
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
             .acquire_timeout(acquire)
-            .connect_with(connect.clone())
+            .test_before_acquire(false)
+            .connect_with(connect.clone().row_buffer_size(idempotency::MAX_BATCH + 8))
             .await
             .map_err(|e| db_error(&format!("open {}", options.path.display()), e))?;
         migrations::apply(&writer).await?;
@@ -167,7 +172,7 @@ impl SqliteStore {
             .connect_with(connect)
             .await
             .map_err(|e| db_error(&format!("open {}", options.path.display()), e))?;
-        let batcher = idempotency::Batcher::start(writer.clone());
+        let batcher = idempotency::Batcher::new(writer.clone());
         Ok(Self {
             pool,
             writer,
