@@ -74,7 +74,7 @@ pub use ping::Ping;
 pub use ratelimit::{RateDecision, RateLimitStore, RateQuota};
 pub use snapshot::{SnapshotRecord, SnapshotStore};
 pub use stores::{Stores, accepted_schemes};
-pub use task::{StatusChange, TaskStore};
+pub use task::{StatusChange, TaskStore, check_history};
 
 /// Boxed, `Send` future returned by every store method.
 pub type StoreFuture<'a, T> = futures_util::future::BoxFuture<'a, Result<T, StoreError>>;

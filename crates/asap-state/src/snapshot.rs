@@ -65,7 +65,7 @@ pub trait SnapshotStore: Send + Sync {
     /// [`migrate_all`](crate::migrate::migrate_all) and `asap state export`.
     ///
     /// Provided so that adding it breaks no backend: the default answers
-    /// [`ErrorKind::Unsupported`]. The memory and SQLite backends implement it.
+    /// [`ErrorKind::Unsupported`]. The memory, SQLite and PostgreSQL backends implement it.
     fn list_tasks<'a>(
         &'a self,
         after: Option<&'a TaskId>,

@@ -1,6 +1,6 @@
 use asap_model::{JsonObject, Task, TaskId, TaskStatus, Timestamp};
 
-use crate::StoreFuture;
+use crate::{ErrorKind, StoreError, StoreFuture};
 
 /// One entry of a task's status history.
 #[derive(Debug, Clone, PartialEq)]
@@ -70,4 +70,69 @@ pub trait TaskStore: Send + Sync {
 
     /// Up to `limit` tasks currently in `status`, least recently updated first.
     fn list_by_status(&self, status: TaskStatus, limit: usize) -> StoreFuture<'_, Vec<Task>>;
+
+    /// Up to `limit` task ids, ascending in the byte order of the id, each greater than
+    /// `after`: one page of a walk over the whole store (pass the last id of a page as
+    /// `after` of the next; an empty page ends the walk). Used by `asap state export`.
+    ///
+    /// Provided so that adding it breaks no backend: the default answers
+    /// [`ErrorKind::Unsupported`]. The memory, SQLite and PostgreSQL backends implement it.
+    fn list_ids<'a>(
+        &'a self,
+        after: Option<&'a TaskId>,
+        limit: usize,
+    ) -> StoreFuture<'a, Vec<TaskId>> {
+        let _ = (after, limit);
+        Box::pin(std::future::ready(Err(StoreError::new(
+            ErrorKind::Unsupported,
+            "this task store cannot list its tasks",
+        ))))
+    }
+
+    /// Stores `task` with `history` exactly as given (restoring an export): no state machine
+    /// step runs and no entry is stamped now. `history` must pass [`check_history`]; an id
+    /// already stored is refused with [`ErrorKind::AlreadyExists`] and nothing is written.
+    ///
+    /// Provided so that adding it breaks no backend: the default answers
+    /// [`ErrorKind::Unsupported`]. The memory, SQLite and PostgreSQL backends implement it.
+    fn import<'a>(&'a self, task: &'a Task, history: &'a [StatusChange]) -> StoreFuture<'a, ()> {
+        let _ = (task, history);
+        Box::pin(std::future::ready(Err(StoreError::new(
+            ErrorKind::Unsupported,
+            "this task store cannot import tasks",
+        ))))
+    }
+}
+
+/// Whether `history` can be the status history of `task`: not empty, the first entry a
+/// creation (`from: None`), each later entry starting where the one before ended, and the
+/// last one ending in the task's status. A violation is [`ErrorKind::Corrupt`] naming it.
+pub fn check_history(task: &Task, history: &[StatusChange]) -> Result<(), StoreError> {
+    let bad = |what: String| {
+        Err(StoreError::new(
+            ErrorKind::Corrupt,
+            format!("task {}: history {what}", task.id),
+        ))
+    };
+    let Some(first) = history.first() else {
+        return bad("is empty".into());
+    };
+    if let Some(from) = first.from {
+        return bad(format!("starts with a change from {from}, not a creation"));
+    }
+    for (i, pair) in history.windows(2).enumerate() {
+        if pair[1].from != Some(pair[0].to) {
+            return bad(format!(
+                "entry {} starts from {:?}, the entry before ended in {}",
+                i + 2,
+                pair[1].from,
+                pair[0].to
+            ));
+        }
+    }
+    let last = history.last().map_or(first.to, |c| c.to);
+    if last != task.status {
+        return bad(format!("ends in {last}, the task is {}", task.status));
+    }
+    Ok(())
 }

@@ -24,6 +24,7 @@ mod nonce;
 mod ratelimit;
 mod snapshot;
 mod task;
+mod task_walk;
 
 use std::future::Future;
 

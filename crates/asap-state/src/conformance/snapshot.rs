@@ -32,6 +32,7 @@ pub async fn snapshot_store<S: SnapshotStore + ?Sized>(store: &S) {
     versions(store).await;
     overwrite_and_delete(store).await;
     racing_saves(store).await;
+    walk(store).await;
 }
 
 async fn versions<S: SnapshotStore + ?Sized>(store: &S) {
@@ -213,4 +214,57 @@ async fn racing_saves<S: SnapshotStore + ?Sized>(store: &S) {
         "SnapshotStore: racing saves of one pair store one version"
     );
     ok(store.delete(task, None).await, "delete");
+}
+
+/// `list_tasks`, where the backend has it (the default answers `Unsupported`): pages ascend
+/// strictly, hold at most `limit` ids, each greater than `after`, name every task with
+/// snapshots once (however many versions it has) and no task whose snapshots are deleted.
+async fn walk<S: SnapshotStore + ?Sized>(store: &S) {
+    match store.list_tasks(None, 1).await {
+        Err(e) if e.kind() == crate::ErrorKind::Unsupported => return,
+        other => {
+            ok(other, "list_tasks");
+        }
+    }
+    let mine: Vec<TaskId> = (0..9).map(|_| TaskId::generate()).collect();
+    for (i, task) in (0_u64..).zip(&mine) {
+        ok(store.save(&record(task, 1, i)).await, "save");
+        ok(store.save(&record(task, 2, i)).await, "save");
+    }
+    let gone = &mine[4];
+    ok(store.delete(gone, None).await, "delete");
+    assert!(
+        ok(store.list_tasks(None, 0).await, "list_tasks").is_empty(),
+        "SnapshotStore: list_tasks with limit 0 lists nothing"
+    );
+    let mut seen: Vec<TaskId> = Vec::new();
+    loop {
+        let page = ok(store.list_tasks(seen.last(), 4).await, "list_tasks");
+        assert!(
+            page.len() <= 4,
+            "SnapshotStore: list_tasks returns at most limit ids"
+        );
+        let mut ordered = seen.last().into_iter().chain(&page);
+        let mut previous = ordered.next();
+        for id in ordered {
+            assert!(
+                previous.is_none_or(|p| p.as_str() < id.as_str()),
+                "SnapshotStore: list_tasks ascends strictly, after the given id"
+            );
+            previous = Some(id);
+        }
+        if page.is_empty() {
+            break;
+        }
+        seen.extend(page);
+    }
+    for task in &mine {
+        let count = seen.iter().filter(|id| *id == task).count();
+        let expected = usize::from(task != gone);
+        assert_eq!(
+            count, expected,
+            "SnapshotStore: a walk with list_tasks names each task with snapshots once ({task})"
+        );
+        ok(store.delete(task, None).await, "delete");
+    }
 }

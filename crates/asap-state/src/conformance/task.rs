@@ -36,6 +36,7 @@ pub async fn task_store<S: TaskStore + ?Sized>(store: &S) {
     racing_creates(store).await;
     racing_terminal_transitions(store).await;
     racing_cycle(store).await;
+    super::task_walk::walk_and_import(store).await;
 }
 
 async fn create_get_and_history<S: TaskStore + ?Sized>(store: &S) {

@@ -4,7 +4,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use asap_model::{JsonObject, Task, TaskId, TaskStatus, Timestamp};
 
 use super::ready;
-use crate::{ErrorKind, Ping, StatusChange, StoreError, StoreFuture, TaskStore};
+use crate::{ErrorKind, Ping, StatusChange, StoreError, StoreFuture, TaskStore, check_history};
 
 /// Default [`MemoryTaskStore`] capacity, in tasks.
 pub const DEFAULT_TASK_CAPACITY: usize = 100_000;
@@ -84,7 +84,8 @@ impl MemoryTaskStore {
         self.inner.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn create_now(&self, task: &Task) -> Result<(), StoreError> {
+    /// Stores a new `task` with `history`.
+    fn insert_now(&self, task: &Task, history: Vec<StatusChange>) -> Result<(), StoreError> {
         let mut inner = self.lock();
         if inner.tasks.contains_key(&task.id) {
             return Err(StoreError::new(
@@ -103,11 +104,6 @@ impl MemoryTaskStore {
         }
         let key = inner.key_for(task);
         inner.index.insert(key.clone());
-        let history = vec![StatusChange {
-            from: None,
-            to: task.status,
-            at: task.updated_at,
-        }];
         inner.tasks.insert(
             task.id.clone(),
             Entry {
@@ -197,7 +193,12 @@ impl Default for MemoryTaskStore {
 
 impl TaskStore for MemoryTaskStore {
     fn create<'a>(&'a self, task: &'a Task) -> StoreFuture<'a, ()> {
-        ready(self.create_now(task))
+        let creation = StatusChange {
+            from: None,
+            to: task.status,
+            at: task.updated_at,
+        };
+        ready(self.insert_now(task, vec![creation]))
     }
 
     fn get<'a>(&'a self, id: &'a TaskId) -> StoreFuture<'a, Option<Task>> {
@@ -249,6 +250,32 @@ impl TaskStore for MemoryTaskStore {
             .filter_map(|k| inner.tasks.get(&k.3).map(|e| e.task.clone()))
             .collect();
         ready(Ok(tasks))
+    }
+
+    fn list_ids<'a>(
+        &'a self,
+        after: Option<&'a TaskId>,
+        limit: usize,
+    ) -> StoreFuture<'a, Vec<TaskId>> {
+        ready(Ok(self.ids_after(after, limit)))
+    }
+
+    fn import<'a>(&'a self, task: &'a Task, history: &'a [StatusChange]) -> StoreFuture<'a, ()> {
+        ready(check_history(task, history).and_then(|()| self.insert_now(task, history.to_vec())))
+    }
+}
+
+impl MemoryTaskStore {
+    fn ids_after(&self, after: Option<&TaskId>, limit: usize) -> Vec<TaskId> {
+        let inner = self.lock();
+        // The map has no order: sort the page's candidates (at most the store's capacity).
+        let mut ids: Vec<&TaskId> = inner
+            .tasks
+            .keys()
+            .filter(|id| after.is_none_or(|after| id.as_str() > after.as_str()))
+            .collect();
+        ids.sort_unstable_by(|a, b| a.as_str().cmp(b.as_str()));
+        ids.into_iter().take(limit).cloned().collect()
     }
 }
 

@@ -128,17 +128,18 @@ impl SnapshotStore for PostgresStore {
     ) -> StoreFuture<'a, Vec<TaskId>> {
         Box::pin(async move {
             let err = |e| db_error("snapshot tasks", e);
-            // The primary key (task_id, version) serves both the range and the order; TEXT
-            // compares bytewise, as `TaskId` orders.
+            // Compared and ordered in the "C" collation (bytewise), as `TaskId` orders,
+            // whatever the database's default collation is.
             let query = match after {
                 Some(after) => sqlx::query(
-                    "SELECT DISTINCT task_id FROM snapshots WHERE task_id > ?
-                     ORDER BY task_id LIMIT ?",
+                    r#"SELECT DISTINCT task_id COLLATE "C" AS task_id FROM snapshots
+                       WHERE task_id COLLATE "C" > $1 ORDER BY 1 LIMIT $2"#,
                 )
                 .bind(after.as_str()),
-                None => {
-                    sqlx::query("SELECT DISTINCT task_id FROM snapshots ORDER BY task_id LIMIT ?")
-                }
+                None => sqlx::query(
+                    r#"SELECT DISTINCT task_id COLLATE "C" AS task_id FROM snapshots
+                       ORDER BY 1 LIMIT $1"#,
+                ),
             };
             let rows = query
                 .bind(sql_limit(limit))

@@ -3,7 +3,7 @@ use sqlx::{Postgres, Row, Transaction};
 
 use super::error::{corrupt, db_error};
 use super::{PostgresStore, sql_limit};
-use crate::{ErrorKind, StatusChange, StoreError, StoreFuture, TaskStore};
+use crate::{ErrorKind, StatusChange, StoreError, StoreFuture, TaskStore, check_history};
 
 fn parse_status(text: &str) -> Result<TaskStatus, StoreError> {
     TaskStatus::ALL
@@ -189,6 +189,70 @@ impl TaskStore for PostgresStore {
             rows.iter()
                 .map(|row| decode(row.try_get("body").map_err(err)?))
                 .collect()
+        })
+    }
+
+    fn list_ids<'a>(
+        &'a self,
+        after: Option<&'a TaskId>,
+        limit: usize,
+    ) -> StoreFuture<'a, Vec<TaskId>> {
+        Box::pin(async move {
+            let err = |e| db_error("task ids", e);
+            // Compared and ordered in the "C" collation (bytewise), as `TaskId` orders,
+            // whatever the database's default collation is.
+            let rows = sqlx::query(
+                r#"SELECT id FROM tasks WHERE id COLLATE "C" > $1 ORDER BY id COLLATE "C" LIMIT $2"#,
+            )
+            .bind(after.map_or("", TaskId::as_str))
+            .bind(sql_limit(limit))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(err)?;
+            rows.iter()
+                .map(|row| Ok(TaskId::from(row.try_get::<String, _>("id").map_err(err)?)))
+                .collect()
+        })
+    }
+
+    fn import<'a>(&'a self, task: &'a Task, history: &'a [StatusChange]) -> StoreFuture<'a, ()> {
+        Box::pin(async move {
+            check_history(task, history)?;
+            let err = |e| db_error("task import", e);
+            let mut tx = self.pool.begin().await.map_err(err)?;
+            let inserted = sqlx::query(
+                "INSERT INTO tasks (id, status, updated_at, body) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (id) DO NOTHING",
+            )
+            .bind(task.id.as_str())
+            .bind(task.status.as_str())
+            .bind(task.updated_at.unix_micros())
+            .bind(encode(task)?)
+            .execute(&mut *tx)
+            .await
+            .map_err(err)?
+            .rows_affected();
+            if inserted == 0 {
+                return Err(StoreError::new(
+                    ErrorKind::AlreadyExists,
+                    format!("task {} already exists", task.id),
+                ));
+            }
+            for (seq, change) in (1_i64..).zip(history) {
+                sqlx::query(
+                    "INSERT INTO task_history (task_id, seq, from_status, to_status, at)
+                     VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(task.id.as_str())
+                .bind(seq)
+                .bind(change.from.map(TaskStatus::as_str))
+                .bind(change.to.as_str())
+                .bind(change.at.to_string())
+                .execute(&mut *tx)
+                .await
+                .map_err(err)?;
+            }
+            tx.commit().await.map_err(err)
         })
     }
 }

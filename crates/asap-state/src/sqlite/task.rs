@@ -3,7 +3,7 @@ use sqlx::{Row, Sqlite, Transaction};
 
 use super::error::{corrupt, db_error};
 use super::{SqliteStore, sql_limit};
-use crate::{ErrorKind, StatusChange, StoreError, StoreFuture, TaskStore};
+use crate::{ErrorKind, StatusChange, StoreError, StoreFuture, TaskStore, check_history};
 
 fn parse_status(text: &str) -> Result<TaskStatus, StoreError> {
     TaskStatus::ALL
@@ -194,6 +194,71 @@ impl TaskStore for SqliteStore {
             rows.iter()
                 .map(|row| decode(row.try_get("body").map_err(err)?))
                 .collect()
+        })
+    }
+
+    fn list_ids<'a>(
+        &'a self,
+        after: Option<&'a TaskId>,
+        limit: usize,
+    ) -> StoreFuture<'a, Vec<TaskId>> {
+        Box::pin(async move {
+            let err = |e| db_error("task ids", e);
+            // TEXT compares bytewise (the default BINARY collation), as `TaskId` orders.
+            let rows = sqlx::query("SELECT id FROM tasks WHERE id > ? ORDER BY id LIMIT ?")
+                .bind(after.map_or("", TaskId::as_str))
+                .bind(sql_limit(limit))
+                .fetch_all(&self.pool)
+                .await
+                .map_err(err)?;
+            rows.iter()
+                .map(|row| Ok(TaskId::from(row.try_get::<String, _>("id").map_err(err)?)))
+                .collect()
+        })
+    }
+
+    fn import<'a>(&'a self, task: &'a Task, history: &'a [StatusChange]) -> StoreFuture<'a, ()> {
+        Box::pin(async move {
+            check_history(task, history)?;
+            let err = |e| db_error("task import", e);
+            let mut tx = self
+                .writer
+                .begin_with("BEGIN IMMEDIATE")
+                .await
+                .map_err(err)?;
+            let inserted = sqlx::query(
+                "INSERT INTO tasks (id, status, updated_at, body) VALUES (?, ?, ?, ?)
+                 ON CONFLICT (id) DO NOTHING",
+            )
+            .bind(task.id.as_str())
+            .bind(task.status.as_str())
+            .bind(task.updated_at.unix_micros())
+            .bind(encode(task)?)
+            .execute(&mut *tx)
+            .await
+            .map_err(err)?
+            .rows_affected();
+            if inserted == 0 {
+                return Err(StoreError::new(
+                    ErrorKind::AlreadyExists,
+                    format!("task {} already exists", task.id),
+                ));
+            }
+            for (seq, change) in (1_i64..).zip(history) {
+                sqlx::query(
+                    "INSERT INTO task_history (task_id, seq, from_status, to_status, at)
+                     VALUES (?, ?, ?, ?, ?)",
+                )
+                .bind(task.id.as_str())
+                .bind(seq)
+                .bind(change.from.map(TaskStatus::as_str))
+                .bind(change.to.as_str())
+                .bind(change.at.to_string())
+                .execute(&mut *tx)
+                .await
+                .map_err(err)?;
+            }
+            tx.commit().await.map_err(err)
         })
     }
 }
