@@ -7,8 +7,8 @@ use crate::memory::{
     MemoryTaskStore,
 };
 use crate::{
-    ErrorKind, IdempotencyStore, NonceStore, Ping, RateLimitStore, SnapshotStore, StoreError,
-    TaskStore,
+    ErrorKind, IdempotencyStore, NonceStore, Ping, RateLimitStore, SchemaStatus, SnapshotStore,
+    StoreError, TaskStore,
 };
 
 /// Every store a server needs, as trait objects, plus a [`Ping`] for its readiness probe.
@@ -81,18 +81,55 @@ impl Stores {
     /// accepted schemes (an error about a `postgres:` URL never repeats the URL, which may
     /// hold a password).
     pub async fn open(url: &str) -> Result<Self, StoreError> {
+        match Backend::of(url)? {
+            Backend::Memory => Ok(Self::memory()),
+            #[cfg(feature = "sqlite")]
+            Backend::Sqlite(path) => {
+                Ok(crate::sqlite::SqliteStore::open(path).await?.into_stores())
+            }
+            #[cfg(feature = "postgres")]
+            Backend::Postgres => Ok(crate::postgres::PostgresStore::open(url)
+                .await?
+                .into_stores()),
+        }
+    }
+
+    /// Where the schema of the database `url` names stands against this build's
+    /// migrations, read without creating or changing anything; the URLs are those of
+    /// [`Stores::open`]. A `memory:` store has no schema: `0` of `0`.
+    pub async fn schema_status(url: &str) -> Result<SchemaStatus, StoreError> {
+        match Backend::of(url)? {
+            Backend::Memory => Ok(SchemaStatus::new(0, 0)),
+            #[cfg(feature = "sqlite")]
+            Backend::Sqlite(path) => crate::sqlite::SqliteStore::schema_status(path).await,
+            #[cfg(feature = "postgres")]
+            Backend::Postgres => crate::postgres::PostgresStore::schema_status(url).await,
+        }
+    }
+}
+
+/// The backend a store URL names, or why it names none usable in this build.
+enum Backend {
+    Memory,
+    #[cfg(feature = "sqlite")]
+    Sqlite(String),
+    #[cfg(feature = "postgres")]
+    Postgres,
+}
+
+impl Backend {
+    fn of(url: &str) -> Result<Self, StoreError> {
         let (scheme, rest) = url.split_once(':').unwrap_or((url, ""));
         match scheme.to_ascii_lowercase().as_str() {
-            "memory" if rest.is_empty() || rest == "//" => Ok(Self::memory()),
+            "memory" if rest.is_empty() || rest == "//" => Ok(Self::Memory),
             "memory" => Err(StoreError::new(
                 ErrorKind::Other,
                 format!("a memory: store URL takes no path, got {url:?}"),
             )),
             #[cfg(feature = "sqlite")]
-            "sqlite" => {
-                let path = rest.strip_prefix("//").unwrap_or(rest);
-                Ok(crate::sqlite::SqliteStore::open(path).await?.into_stores())
-            }
+            "sqlite" => Ok(Self::Sqlite(
+                rest.strip_prefix("//").unwrap_or(rest).to_owned(),
+            )),
             #[cfg(not(feature = "sqlite"))]
             "sqlite" => Err(StoreError::new(
                 ErrorKind::Other,
@@ -103,9 +140,7 @@ impl Stores {
                 ),
             )),
             #[cfg(feature = "postgres")]
-            "postgres" | "postgresql" => Ok(crate::postgres::PostgresStore::open(url)
-                .await?
-                .into_stores()),
+            "postgres" | "postgresql" => Ok(Self::Postgres),
             #[cfg(not(feature = "postgres"))]
             "postgres" | "postgresql" => Err(StoreError::new(
                 ErrorKind::Other,

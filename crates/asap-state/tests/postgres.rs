@@ -287,6 +287,35 @@ async fn a_database_from_a_newer_schema_is_refused() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn schema_status_reads_without_writing() {
+    let Some(db) = fresh_db().await else {
+        return;
+    };
+    let empty = Stores::schema_status(&db.url).await.expect("status");
+    assert_eq!(empty.applied, 0, "a new database has applied nothing");
+    assert!(empty.latest >= 1);
+    assert_eq!(
+        db.execute("SELECT 1 FROM pg_tables WHERE tablename = 'asap_state_migrations'")
+            .await,
+        0,
+        "reading the status creates no table"
+    );
+    open(&db).await.close().await;
+    assert_eq!(
+        db.execute("SELECT 1 FROM pg_tables WHERE tablename = 'asap_state_migrations'")
+            .await,
+        1,
+        "opening creates it"
+    );
+    let current = PostgresStore::schema_status(&db.url).await.expect("status");
+    assert_eq!((current.applied, current.pending()), (empty.latest, 0));
+    db.execute("INSERT INTO asap_state_migrations (version) VALUES (999)")
+        .await;
+    let newer = PostgresStore::schema_status(&db.url).await.expect("status");
+    assert!(newer.is_newer(), "{newer:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn purge_expired_removes_expired_rows_only() {
     let Some(db) = fresh_db().await else {
         return;

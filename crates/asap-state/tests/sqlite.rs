@@ -155,3 +155,57 @@ async fn a_file_that_is_not_a_database_is_refused() {
         "{err}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn schema_status_reads_without_writing() {
+    let dir = data_dir();
+    let path = dir.path().join("sub").join("state.db");
+    let url = format!("sqlite://{}", path.display());
+    let before = Stores::schema_status(&url)
+        .await
+        .expect("status of a missing file");
+    assert_eq!(before.applied, 0);
+    assert!(before.latest >= 1, "this build carries migrations");
+    assert_eq!(before.pending(), before.latest);
+    assert!(!path.exists(), "reading the status creates no file");
+    assert!(!path.parent().unwrap().exists(), "nor its directory");
+
+    let store = SqliteStore::open(&path).await.expect("open");
+    store.close().await;
+    let after = SqliteStore::schema_status(&path).await.expect("status");
+    assert_eq!(
+        after.applied, before.latest,
+        "opening applied every migration"
+    );
+    assert_eq!(after.pending(), 0);
+    assert!(!after.is_newer());
+
+    // A database some other program made: no migration applied, every one pending.
+    let foreign = dir.path().join("foreign.db");
+    {
+        use sqlx::{Connection, SqliteConnection};
+        let options = sqlx::sqlite::SqliteConnectOptions::new()
+            .filename(&foreign)
+            .create_if_missing(true);
+        let mut conn = SqliteConnection::connect_with(&options).await.unwrap();
+        sqlx::raw_sql("CREATE TABLE other (x)")
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        conn.close().await.unwrap();
+    }
+    let status = SqliteStore::schema_status(&foreign).await.expect("status");
+    assert_eq!((status.applied, status.pending()), (0, status.latest));
+
+    let garbage = dir.path().join("garbage.db");
+    std::fs::write(
+        &garbage,
+        b"this is not a SQLite database, just some bytes ......",
+    )
+    .unwrap();
+    assert!(SqliteStore::schema_status(&garbage).await.is_err());
+    assert_eq!(
+        Stores::schema_status("memory:").await.expect("memory"),
+        asap_state::SchemaStatus::new(0, 0)
+    );
+}

@@ -92,7 +92,7 @@ use std::time::Duration;
 use sqlx::PgPool;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
-use crate::{ErrorKind, Ping, StoreError, StoreFuture, Stores};
+use crate::{ErrorKind, Ping, SchemaStatus, StoreError, StoreFuture, Stores};
 use error::db_error;
 
 /// Default number of pooled connections per store.
@@ -168,13 +168,7 @@ impl PostgresStore {
 
     /// Connects as `options` say and applies pending migrations.
     pub async fn open_with(options: PostgresOptions) -> Result<Self, StoreError> {
-        // The message leaves the URL out: it may hold a password.
-        let connect = PgConnectOptions::from_str(&options.url).map_err(|e| {
-            StoreError::new(
-                ErrorKind::Other,
-                format!("PostgreSQL store: not a usable postgres:// URL: {e}"),
-            )
-        })?;
+        let connect = connect_options(&options.url)?;
         let pool = PgPoolOptions::new()
             .max_connections(options.max_connections)
             .acquire_timeout(options.acquire_timeout)
@@ -183,6 +177,20 @@ impl PostgresStore {
             .map_err(|e| db_error("connect", e))?;
         migrations::apply(&pool).await?;
         Ok(Self { pool })
+    }
+
+    /// Where the schema of the database at `url` stands, read on one connection without
+    /// changing anything.
+    pub async fn schema_status(url: &str) -> Result<SchemaStatus, StoreError> {
+        use sqlx::Connection as _;
+
+        let connect = connect_options(url)?;
+        let mut conn = sqlx::PgConnection::connect_with(&connect)
+            .await
+            .map_err(|e| db_error("connect", e))?;
+        let applied = migrations::applied(&mut conn).await;
+        let _ = conn.close().await;
+        Ok(SchemaStatus::new(applied?, migrations::latest()))
     }
 
     /// The bundle of every contract backed by this database.
@@ -236,4 +244,14 @@ fn micros(d: Duration) -> i64 {
 /// A `LIMIT` bind value.
 fn sql_limit(limit: usize) -> i64 {
     i64::try_from(limit).unwrap_or(i64::MAX)
+}
+
+fn connect_options(url: &str) -> Result<PgConnectOptions, StoreError> {
+    // The message leaves the URL out: it may hold a password.
+    PgConnectOptions::from_str(url).map_err(|e| {
+        StoreError::new(
+            ErrorKind::Other,
+            format!("PostgreSQL store: not a usable postgres:// URL: {e}"),
+        )
+    })
 }

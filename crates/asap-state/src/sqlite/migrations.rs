@@ -2,13 +2,40 @@
 //!
 //! A migration is never edited once released: a change is a new entry at the end.
 
-use sqlx::{Row, SqlitePool};
+use sqlx::{Row, SqliteConnection, SqlitePool};
 
 use super::error::db_error;
 use crate::{ErrorKind, StoreError};
 
 /// (version, SQL), versions from 1 without gaps.
 const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("migrations/0001_init.sql"))];
+
+/// The newest migration of this build.
+pub(super) fn latest() -> i64 {
+    MIGRATIONS.last().map_or(0, |m| m.0)
+}
+
+/// The newest migration applied to the database on `conn`, 0 when it has none, read
+/// without writing anything.
+pub(super) async fn applied(conn: &mut SqliteConnection) -> Result<i64, StoreError> {
+    let err = |e| db_error("schema version", e);
+    let tracked: i64 = sqlx::query(
+        "SELECT COUNT(*) AS n FROM sqlite_master
+         WHERE type = 'table' AND name = 'asap_state_migrations'",
+    )
+    .fetch_one(&mut *conn)
+    .await
+    .and_then(|row| row.try_get("n"))
+    .map_err(err)?;
+    if tracked == 0 {
+        return Ok(0);
+    }
+    sqlx::query("SELECT COALESCE(MAX(version), 0) AS v FROM asap_state_migrations")
+        .fetch_one(&mut *conn)
+        .await
+        .and_then(|row| row.try_get("v"))
+        .map_err(err)
+}
 
 pub(super) async fn apply(pool: &SqlitePool) -> Result<(), StoreError> {
     let err = |e| db_error("migrate", e);

@@ -48,7 +48,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
-use crate::{ErrorKind, Ping, StoreError, StoreFuture, Stores};
+use crate::{ErrorKind, Ping, SchemaStatus, StoreError, StoreFuture, Stores};
 use error::db_error;
 
 /// Default `busy_timeout`: how long a call waits for another connection's write lock.
@@ -178,6 +178,28 @@ impl SqliteStore {
             writer,
             batcher,
         })
+    }
+
+    /// Where the schema of the database at `path` stands, read without creating or changing
+    /// anything (a missing file has applied nothing).
+    pub async fn schema_status(path: impl AsRef<Path>) -> Result<SchemaStatus, StoreError> {
+        use sqlx::Connection as _;
+
+        let path = path.as_ref();
+        let latest = migrations::latest();
+        if !path.exists() {
+            return Ok(SchemaStatus::new(0, latest));
+        }
+        let connect = SqliteConnectOptions::new()
+            .filename(path)
+            .read_only(true)
+            .create_if_missing(false);
+        let mut conn = sqlx::SqliteConnection::connect_with(&connect)
+            .await
+            .map_err(|e| db_error(&format!("open {}", path.display()), e))?;
+        let applied = migrations::applied(&mut conn).await;
+        let _ = conn.close().await;
+        Ok(SchemaStatus::new(applied?, latest))
     }
 
     /// The bundle of every contract backed by this database.
