@@ -81,6 +81,13 @@ pub(crate) enum Command {
     /// Print an agent's manifest (from `/.well-known/asap/manifest.json`)
     Manifest(crate::send::ManifestArgs),
 
+    /// Migrate, export or import the state store of `asap serve`.
+    State {
+        /// What to do with the state store.
+        #[command(subcommand)]
+        command: crate::state::StateCommand,
+    },
+
     /// Export, list or print the JSON Schemas generated from the protocol types.
     Schemas {
         /// What to do with the schemas.

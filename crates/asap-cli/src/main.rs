@@ -9,6 +9,7 @@
 //! - `asap send URL [FILE|-]` sends an envelope (or a `task.request` built from `--skill`)
 //!   and prints the response envelope; `asap manifest URL` prints an agent's manifest.
 //! - `asap serve` runs an agent: the built-in echo demo or one described by a manifest file.
+//! - `asap state migrate|export|import` manages the state store of `asap serve`.
 //!
 //! Exit status: 0 success, 1 invalid document, 2 usage or I/O error.
 
@@ -17,6 +18,7 @@ mod runtime;
 mod schemas;
 mod send;
 mod serve;
+mod state;
 mod stores;
 mod validate;
 
@@ -62,6 +64,7 @@ fn main() -> ExitCode {
                 Ok(ExitCode::from(EXIT_INVALID))
             }
         },
+        Command::State { command } => state::run(&command),
         Command::Schemas { command } => run_schemas(&command, cli.verbose),
     };
     match result {

@@ -12,9 +12,9 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use asap_state::Stores;
 
-/// Where `asap serve` keeps its state (the `[state]` flags).
+/// Which state store to use: the flags `asap serve` and `asap state` share.
 #[derive(Debug, Clone, clap::Args)]
-pub(crate) struct StateArgs {
+pub(crate) struct StoreArgs {
     /// Directory of the embedded state store, `DIR/state.db` (SQLite, created when missing)
     /// [default: .asap in the working directory, or ASAP_DATA_DIR].
     #[arg(
@@ -30,6 +30,23 @@ pub(crate) struct StateArgs {
     /// sqlite://DATA_DIR/state.db, or ASAP_STATE_URL].
     #[arg(long = "state", value_name = "URL", env = "ASAP_STATE_URL")]
     pub(crate) state_url: Option<String>,
+}
+
+impl StoreArgs {
+    /// The state store's URL: `--state`, or the SQLite file under `--data-dir`.
+    pub(crate) fn url(&self) -> String {
+        self.state_url
+            .clone()
+            .unwrap_or_else(|| default_url(&self.data_dir))
+    }
+}
+
+/// Where `asap serve` keeps its state (the `[state]` flags).
+#[derive(Debug, Clone, clap::Args)]
+pub(crate) struct StateArgs {
+    /// The state store.
+    #[command(flatten)]
+    pub(crate) store: StoreArgs,
 
     /// Store for nonces and rate-limit budgets shared by several replicas: `redis://…`, or
     /// any state URL [default: nonces in the state store, rate limits in process, or
@@ -128,10 +145,7 @@ pub(crate) fn default_url(data_dir: &Path) -> String {
 /// Opens the stores `args` name. Must run on the runtime that serves (connection pools
 /// spawn their tasks there).
 pub(crate) async fn open(args: &StateArgs) -> anyhow::Result<Opened> {
-    let url = args
-        .state_url
-        .clone()
-        .unwrap_or_else(|| default_url(&args.data_dir));
+    let url = args.store.url();
     let (mut stores, maintenance) = open_state(&url).await?;
     let mut description = format!("state in {}", redact(&url));
     let mut extra_pings = Vec::new();
@@ -150,7 +164,8 @@ pub(crate) async fn open(args: &StateArgs) -> anyhow::Result<Opened> {
     })
 }
 
-async fn open_state(url: &str) -> anyhow::Result<(Stores, Option<Maintenance>)> {
+/// Opens the state store at `url` (its schema migrated), with the clean-up it needs.
+pub(crate) async fn open_state(url: &str) -> anyhow::Result<(Stores, Option<Maintenance>)> {
     let lower = url.to_ascii_lowercase();
     if lower.starts_with("redis:") || lower.starts_with("rediss:") {
         anyhow::bail!(

@@ -8,70 +8,17 @@
 #![cfg(all(feature = "postgres", feature = "redis"))]
 
 mod durable_support;
+mod pg_support;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
 
 use durable_support::{Serve, get, post_status, wait_for};
+use pg_support::{TestDb, block_on};
 use serde_json::{Value, json};
-use sqlx::{Connection, PgConnection};
 
 /// The Redis database this file uses alone (flushed at the start of each test).
 const REDIS_DB: u32 = 9;
-
-/// A database of its own for one test, dropped afterwards.
-struct TestDb {
-    admin: String,
-    name: String,
-    url: String,
-}
-
-fn block_on<F: std::future::Future>(future: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime")
-        .block_on(future)
-}
-
-impl TestDb {
-    fn create(admin: &str) -> Self {
-        let name = format!("asap_r_{}", asap_model::ids::new_ulid().to_lowercase());
-        block_on(async {
-            let mut conn = PgConnection::connect(admin).await.expect("connect");
-            sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-                .execute(&mut conn)
-                .await
-                .expect("create database");
-            let _ = conn.close().await;
-        });
-        let (base, _) = admin.rsplit_once('/').expect("a database in the URL");
-        Self {
-            url: format!("{base}/{name}"),
-            admin: admin.to_owned(),
-            name,
-        }
-    }
-}
-
-impl Drop for TestDb {
-    fn drop(&mut self) {
-        let (admin, name) = (self.admin.clone(), self.name.clone());
-        let _ = std::thread::spawn(move || {
-            block_on(async {
-                if let Ok(mut conn) = PgConnection::connect(&admin).await {
-                    let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-                        "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-                    )))
-                    .execute(&mut conn)
-                    .await;
-                    let _ = conn.close().await;
-                }
-            });
-        })
-        .join();
-    }
-}
 
 /// `redis://host:port/REDIS_DB`, emptied.
 fn fresh_redis(url: &str) -> String {
