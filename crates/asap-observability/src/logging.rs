@@ -1,0 +1,1 @@
+//! The process-wide `tracing` subscriber.
