@@ -1,1 +1,0 @@
-//! The process-wide `tracing` subscriber.
