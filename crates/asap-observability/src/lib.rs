@@ -3,8 +3,10 @@
 //! - [`redact`]: [`sanitize_for_logging`](redact::sanitize_for_logging) and its relatives,
 //!   which replace secrets (credentials in keys, bearer tokens, passwords in URLs) by
 //!   `***REDACTED***` before anything is logged.
-//! - [`logging`]: the process's `tracing` subscriber, console or JSON lines, configured by
-//!   `ASAP_LOG_FORMAT`, `ASAP_LOG_LEVEL` and `ASAP_SERVICE_NAME`.
+//! - [`logging`]: the process's `tracing` subscriber, console or JSON lines (§14.2),
+//!   configured by `ASAP_LOG_FORMAT`, `ASAP_LOG_LEVEL` and `ASAP_SERVICE_NAME`: a layer to
+//!   add to a service's own subscriber ([`LogConfig::layer`](logging::LogConfig::layer)), or
+//!   installed whole ([`LogConfig::init`](logging::LogConfig::init)).
 #![deny(missing_docs)]
 
 pub mod logging;
