@@ -88,6 +88,39 @@ pub(crate) enum Command {
         command: crate::state::StateCommand,
     },
 
+    /// Show the hops of one trace, read from JSON log lines
+    ///
+    /// Reads the JSON log lines of ASAP servers (ASAP_LOG_FORMAT=json) from --log-file, else
+    /// from the file named by ASAP_TRACE_LOG, else from standard input. Keeps the lines that
+    /// contain TRACE_ID, parse as JSON objects and have exactly that `trace_id`; every
+    /// `asap.request.received` record with a string `sender` and `recipient` is a hop, timed
+    /// by the `duration_ms` of the `asap.request.processed` record with the same
+    /// `envelope_id` (unknown otherwise); hops are ordered by the received records'
+    /// `timestamp`.
+    ///
+    /// Output with `-o ascii` (the default), names shortened to the text after their last `:`
+    /// and durations rounded to whole milliseconds (halves to even), `(?)` when unknown:
+    ///   coordinator -> research (15ms) -> writer (22ms)
+    /// When the hops do not form a chain (one agent calls two others, or a hop is not sent by
+    /// the previous hop's recipient), an indented tree instead; each hop hangs under the
+    /// latest earlier hop received by its sender:
+    ///   coordinator
+    ///   |-- research (15ms)
+    ///   |   `-- writer (22ms)
+    ///   `-- reviewer (?)
+    /// With `-o json`: {"trace_id": …, "hops": [{"sender", "recipient", "duration_ms"}]},
+    /// pretty-printed with a 2-space indent (full URNs; `duration_ms` a number or null).
+    ///
+    /// --follow keeps reading the file as it grows and prints the trace again whenever it
+    /// changes (renders longer than a line are separated by an empty line); it stops when the
+    /// file has not grown for --follow-timeout, when standard input ends, or on Ctrl-C.
+    ///
+    /// Exit status: 0 when the trace was found; 1 with `No trace found for: <id>` on stdout
+    /// when it has no hop, and for a blank TRACE_ID or an unknown --format (message on
+    /// stderr); 2 when --log-file does not exist or the input cannot be read.
+    #[command(verbatim_doc_comment)]
+    Trace(crate::trace::TraceArgs),
+
     /// Export, list or print the JSON Schemas generated from the protocol types.
     Schemas {
         /// What to do with the schemas.

@@ -10,6 +10,7 @@
 //!   and prints the response envelope; `asap manifest URL` prints an agent's manifest.
 //! - `asap serve` runs an agent: the built-in echo demo or one described by a manifest file.
 //! - `asap state migrate|export|import` manages the state store of `asap serve`.
+//! - `asap trace TRACE_ID` shows the hops of one trace, read from JSON log lines.
 //!
 //! Exit status: 0 success, 1 invalid document, 2 usage or I/O error.
 
@@ -20,6 +21,7 @@ mod send;
 mod serve;
 mod state;
 mod stores;
+mod trace;
 mod validate;
 
 use std::io::{Read, Write};
@@ -66,6 +68,7 @@ fn main() -> ExitCode {
         },
         Command::State { command } => state::run(&command),
         Command::Schemas { command } => run_schemas(&command, cli.verbose),
+        Command::Trace(args) => trace::run(&args),
     };
     match result {
         Ok(code) => code,

@@ -7,7 +7,10 @@
 //!   configured by `ASAP_LOG_FORMAT`, `ASAP_LOG_LEVEL` and `ASAP_SERVICE_NAME`: a layer to
 //!   add to a service's own subscriber ([`LogConfig::layer`](logging::LogConfig::layer)), or
 //!   installed whole ([`LogConfig::init`](logging::LogConfig::init)).
+//! - [`trace_view`]: the log-based trace viewer behind `asap trace` (§14.4): hops of one
+//!   trace rebuilt from JSON log lines, rendered as the reference's chain, a tree, or JSON.
 #![deny(missing_docs)]
 
 pub mod logging;
 pub mod redact;
+pub mod trace_view;
