@@ -1,5 +1,5 @@
 # Sourced by .ci/run: a throwaway PostgreSQL 15 cluster and a Redis server on 127.0.0.1 for
-# the service-backed tests of asap-state, their URLs exported as ASAP_TEST_POSTGRES_URL and
+# the service-backed tests of asap-state (and promtool for the metrics tests), their URLs exported as ASAP_TEST_POSTGRES_URL and
 # ASAP_TEST_REDIS_URL. Installs the Debian packages only when missing. Re-runnable: a
 # cluster or server left by an earlier run (same fixed ports, same directories) is stopped
 # and replaced. `asap_services_stop` stops both; .ci/run calls it from its EXIT trap.
@@ -25,6 +25,8 @@ asap_services_start() {
     local packages=()
     [[ -x "$ASAP_PG_BIN/initdb" ]] || packages+=(postgresql-15)
     command -v redis-server >/dev/null 2>&1 || packages+=(redis-server)
+    # promtool checks the /asap/metrics exposition (asap-observability's tests/metrics.rs).
+    command -v promtool >/dev/null 2>&1 || packages+=(prometheus)
     if ((${#packages[@]} > 0)); then
         apt-get update -qq
         DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
