@@ -7,10 +7,16 @@
 //!   configured by `ASAP_LOG_FORMAT`, `ASAP_LOG_LEVEL` and `ASAP_SERVICE_NAME`: a layer to
 //!   add to a service's own subscriber ([`LogConfig::layer`](logging::LogConfig::layer)), or
 //!   installed whole ([`LogConfig::init`](logging::LogConfig::init)).
+//! - [`observe`]: the [`Observer`](observe::Observer) callbacks a server calls per request
+//!   and per handler run, and the error kinds they carry.
+//! - [`metrics`]: [`Metrics`](metrics::Metrics), every metric of §14.1 in a
+//!   prometheus-client registry, served as Prometheus text or OpenMetrics.
 //! - [`trace_view`]: the log-based trace viewer behind `asap trace` (§14.4): hops of one
 //!   trace rebuilt from JSON log lines, rendered as the reference's chain, a tree, or JSON.
 #![deny(missing_docs)]
 
 pub mod logging;
+pub mod metrics;
+pub mod observe;
 pub mod redact;
 pub mod trace_view;

@@ -1,4 +1,5 @@
-//! Locating the external services (PostgreSQL, Redis) that service-backed tests need.
+//! Locating the external services (PostgreSQL, Redis) and tools (`promtool`) that
+//! service-backed tests need.
 //!
 //! A test asks for its service with [`require_postgres`] or [`require_redis`]: the URL comes
 //! from the environment (`ASAP_TEST_POSTGRES_URL`, `ASAP_TEST_REDIS_URL`; `.ci/run` starts
@@ -58,6 +59,23 @@ pub fn require(var: &str) -> Option<String> {
         eprintln!("skipped: {var} is not set");
     }
     url
+}
+
+/// The path of the program `name` on `PATH` (such as `promtool`), or `None` after printing
+/// why the test is skipped (a panic under `CI=true`, where `.ci/run` installs it).
+pub fn require_tool(name: &str) -> Option<std::path::PathBuf> {
+    let found = std::env::var_os("PATH").and_then(|path| {
+        std::env::split_paths(&path)
+            .map(|dir| dir.join(name))
+            .find(|candidate| candidate.is_file())
+    });
+    if found.is_none() {
+        if on_ci() {
+            panic!("{name} is not on PATH, and CI=true requires every tool-backed test to run");
+        }
+        eprintln!("skipped: {name} is not on PATH");
+    }
+    found
 }
 
 /// Whether this is a CI run (`CI=true`, as `.ci/run` sets it).

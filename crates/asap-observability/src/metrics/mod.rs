@@ -1,0 +1,161 @@
+//! Prometheus / OpenMetrics metrics of an agent (PROTOCOL §14.1, without the reference's
+//! bucket bug I-13).
+//!
+//! [`Metrics`] owns a [`Registry`] holding every metric of §14.1 and is an
+//! [`Observer`]: give it to the server and serve [`Metrics::encode`] at `GET /asap/metrics`
+//! (the server's builder does both). Applications register their own metrics in the same
+//! registry ([`Metrics::registry_mut`] before sharing it, or [`Metrics::register_counter_fn`]
+//! for values read at scrape time).
+
+mod exposition;
+mod families;
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::Instant;
+
+use prometheus_client::registry::Registry;
+
+pub use exposition::{Format, OPENMETRICS_CONTENT_TYPE, PROMETHEUS_CONTENT_TYPE};
+use families::{Families, PerType};
+
+use crate::observe::{HandlerEvent, Observer, Outcome, ResponseEvent};
+
+/// Histogram buckets of request and handler durations, in seconds (those of §14.1).
+pub const DURATION_BUCKETS: [f64; 11] = [
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+
+/// The metrics of one agent process and their registry.
+pub struct Metrics {
+    registry: Registry,
+    families: Families,
+    /// Handles of the series of each payload type label, so that a request updates its
+    /// series without building a label set (an allocation) and hashing it in the family.
+    per_type: RwLock<HashMap<Box<str>, Arc<PerType>>>,
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Metrics").finish_non_exhaustive()
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    /// Every metric of §14.1 registered, all at zero; `asap_build_info` names this crate's
+    /// version.
+    pub fn new() -> Self {
+        let mut registry = Registry::default();
+        let families = Families::register(&mut registry, Instant::now());
+        Self {
+            registry,
+            families,
+            per_type: RwLock::default(),
+        }
+    }
+
+    /// The registry, to add metrics of the application before the `Metrics` is shared.
+    pub fn registry_mut(&mut self) -> &mut Registry {
+        &mut self.registry
+    }
+
+    /// Registers a counter whose value `read` returns at each scrape (for counts kept
+    /// elsewhere as atomics, such as the idempotency layer's runs and replays).
+    pub fn register_counter_fn(
+        &mut self,
+        name: &'static str,
+        help: &'static str,
+        read: impl Fn() -> u64 + Send + Sync + 'static,
+    ) {
+        self.registry
+            .register_collector(Box::new(families::CounterFn::new(name, help, read)));
+    }
+
+    /// The exposition in `format`.
+    pub fn encode(&self, format: Format) -> String {
+        let mut out = String::with_capacity(8 * 1024);
+        // Writing into a String cannot fail.
+        let _ = match format {
+            Format::Prometheus => {
+                prometheus_client::encoding::prometheus_text::encode(&mut out, &self.registry)
+            }
+            Format::OpenMetrics => {
+                prometheus_client::encoding::text::encode(&mut out, &self.registry)
+            }
+        };
+        out
+    }
+
+    /// Counts a state-machine transition of a task (`asap_state_transitions_total`).
+    pub fn state_transition(&self, from: &str, to: &str) {
+        self.families.state_transition(from, to);
+    }
+
+    /// Counts a client send (`asap_transport_send_total`, `…_send_duration_seconds`) with
+    /// its `status` (`success` or `error`).
+    pub fn transport_send(&self, status: &str, duration: std::time::Duration) {
+        self.families.transport_send(status, duration.as_secs_f64());
+    }
+
+    /// Counts a failed client send by the error's class (`asap_transport_send_errors_total`).
+    pub fn transport_send_error(&self, reason: &str) {
+        self.families.transport_send_error(reason);
+    }
+
+    /// Counts a client retry (`asap_transport_retries_total`).
+    pub fn transport_retry(&self) {
+        self.families.retries.inc();
+    }
+
+    /// The series handles of `payload_type`, made on its first request.
+    fn per_type(&self, payload_type: &str) -> Arc<PerType> {
+        if let Some(found) = self
+            .per_type
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(payload_type)
+        {
+            return found.clone();
+        }
+        let mut map = self.per_type.write().unwrap_or_else(|e| e.into_inner());
+        map.entry(payload_type.into())
+            .or_insert_with(|| Arc::new(self.families.per_type(payload_type)))
+            .clone()
+    }
+}
+
+impl Observer for Metrics {
+    fn on_response(&self, event: &ResponseEvent<'_>) {
+        let series = self.per_type(event.payload_type);
+        let seconds = event.duration.as_secs_f64();
+        match event.outcome {
+            Outcome::Success => {
+                series.success.inc();
+                series.success_total.inc();
+                series.success_duration.observe(seconds);
+            }
+            Outcome::Error(kind) => {
+                series.error.inc();
+                series.error_duration.observe(seconds);
+                self.families.error(event.payload_type, kind);
+            }
+        }
+    }
+
+    fn on_handler(&self, event: &HandlerEvent<'_>) {
+        let series = self.per_type(event.payload_type);
+        series.handler_executions.inc();
+        if !event.ok {
+            series.handler_errors.inc();
+        }
+        series
+            .handler_duration
+            .observe(event.duration.as_secs_f64());
+    }
+}
