@@ -240,14 +240,24 @@ fn refused_inputs_name_their_line_and_write_nothing() {
     let good = export(&sqlite_url(&source));
     let lines: Vec<&str> = good.lines().collect();
     let task_line = lines[3];
-    let mut broken_history: serde_json::Value = serde_json::from_str(lines[5]).unwrap();
+    // Tasks are exported in id order, and ids made in the same millisecond sort at random:
+    // find a task with a history long enough to cut a gap into.
+    let (long_index, long_line) = lines
+        .iter()
+        .enumerate()
+        .find(|(_, line)| {
+            let value: serde_json::Value = serde_json::from_str(line).unwrap();
+            value["history"].as_array().is_some_and(|h| h.len() >= 5)
+        })
+        .expect("the task with five history entries");
+    let mut broken_history: serde_json::Value = serde_json::from_str(long_line).unwrap();
     broken_history["history"].as_array_mut().unwrap().remove(1);
     let twice = format!("{good}{task_line}\n");
     let newer = good.replacen("\"version\":1", "\"version\":7", 1);
     let cases: Vec<(String, String, &str)> = vec![
         (
             with_line(&good, 4, "{not json"),
-            "line 4: ".into(),
+            "line 4: ".to_owned(),
             "malformed JSON",
         ),
         (
@@ -260,8 +270,8 @@ fn refused_inputs_name_their_line_and_write_nothing() {
             "a task without its members",
         ),
         (
-            with_line(&good, 6, &broken_history.to_string()),
-            "line 6: task ".into(),
+            with_line(&good, long_index + 1, &broken_history.to_string()),
+            format!("line {}: task ", long_index + 1),
             "a history with a gap",
         ),
         (
