@@ -59,6 +59,11 @@ pub(crate) struct ServeArgs {
     )]
     pub(crate) runtime: crate::runtime::Layout,
 
+    /// Do not serve Prometheus / OpenMetrics metrics at GET /asap/metrics (served by
+    /// default; see docs/operations/metrics.md).
+    #[arg(long)]
+    pub(crate) no_metrics: bool,
+
     #[command(flatten)]
     pub(crate) state: crate::stores::StateArgs,
 }
@@ -194,6 +199,11 @@ pub(crate) async fn build(args: &ServeArgs, config: ServerConfig) -> anyhow::Res
     }
     if let Some(tokens) = builder_tokens {
         builder = builder.token_validator(tokens);
+    }
+    if !args.no_metrics {
+        builder = builder.metrics(std::sync::Arc::new(
+            asap_observability::metrics::Metrics::new(),
+        ));
     }
     Ok(Built {
         server: builder.build()?,

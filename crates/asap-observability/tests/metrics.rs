@@ -147,7 +147,7 @@ fn openmetrics_ends_with_eof() {
 
 #[test]
 fn counters_read_at_scrape_time() {
-    let mut metrics = Metrics::new();
+    let metrics = Metrics::new();
     let value = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(3));
     let read = value.clone();
     metrics.register_counter_fn("asap_idempotent_replays", "Replays served", move || {

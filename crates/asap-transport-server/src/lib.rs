@@ -94,6 +94,7 @@ mod endpoint;
 mod etag;
 pub mod layers;
 pub mod long_running;
+mod observe;
 pub mod registry;
 mod rejection;
 pub mod response;

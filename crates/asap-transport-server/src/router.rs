@@ -12,8 +12,8 @@ use crate::layers::future::ResponseFuture;
 use crate::layers::response_body::ResponseBody;
 use crate::response::{self, Body};
 use crate::routes::{
-    AGENT_HEALTH_PATH, ASAP_PATH, HEALTH_PATH, MANIFEST_PATH, ManifestRoute, READY_PATH, Readiness,
-    health,
+    AGENT_HEALTH_PATH, ASAP_PATH, HEALTH_PATH, MANIFEST_PATH, METRICS_PATH, ManifestRoute,
+    READY_PATH, Readiness, health, metrics,
 };
 
 /// Static routes' state, shared by all clones of the service.
@@ -24,6 +24,8 @@ pub(crate) struct Routes {
     pub(crate) version: String,
     pub(crate) started: Instant,
     pub(crate) readiness: Readiness,
+    /// Served at `GET /asap/metrics` when set.
+    pub(crate) metrics: Option<Arc<asap_observability::metrics::Metrics>>,
 }
 
 /// Routes requests: `POST /asap` to the JSON-RPC stack `R`, the manifest, health and
@@ -88,6 +90,16 @@ where
                 ),
                 head,
             )),
+            METRICS_PATH if get && self.routes.metrics.is_some() => {
+                let metrics = self.routes.metrics.as_deref();
+                ready(strip(
+                    metrics::respond(metrics.expect("checked"), request.headers()),
+                    head,
+                ))
+            }
+            METRICS_PATH if self.routes.metrics.is_some() => {
+                ready(response::method_not_allowed("GET, HEAD"))
+            }
             MANIFEST_PATH | HEALTH_PATH | READY_PATH | AGENT_HEALTH_PATH => {
                 ready(response::method_not_allowed("GET, HEAD"))
             }

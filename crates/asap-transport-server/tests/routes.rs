@@ -1,7 +1,7 @@
 //! The HTTP surface other than the JSON-RPC semantics (PROTOCOL §10.1): health and readiness,
 //! the agent health document, manifest caching headers and conditional requests, `HEAD` on
-//! every `GET` route (the reference answers 405, I-14), 404 and 405 bodies, and the reserved
-//! metrics path.
+//! every `GET` route (the reference answers 405, I-14), 404 and 405 bodies, and the metrics
+//! path of a server without metrics.
 
 use std::convert::Infallible;
 
@@ -208,7 +208,7 @@ async fn unknown_paths_are_404_with_the_reference_body() {
     let agent = echo_agent().await;
     let client = TestClient::new();
     let not_found = json!({"detail": "Not Found"});
-    // `/asap/metrics` is reserved for Prometheus metrics (PROTOCOL §14.1) but not served yet.
+    // `/asap/metrics` is served only by a server built with `.metrics(…)` (tests/metrics.rs).
     for path in [
         "/",
         "/nope",

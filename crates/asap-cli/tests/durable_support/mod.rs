@@ -173,6 +173,19 @@ pub(crate) fn get(addr: &str, path: &str) -> (u16, Value) {
     status_and_body(&exchange(addr, &request).expect("read"))
 }
 
+/// `GET path`; the status code and the body as text.
+pub(crate) fn get_text(addr: &str, path: &str) -> (u16, String) {
+    let request = format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    let answer = exchange(addr, &request).expect("read");
+    let status = answer
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("not an HTTP answer: {answer}"));
+    let body = answer.split_once("\r\n\r\n").map_or("", |(_, body)| body);
+    (status, body.to_owned())
+}
+
 fn status_and_body(answer: &str) -> (u16, Value) {
     let status = answer
         .split_whitespace()

@@ -28,7 +28,9 @@ pub const DURATION_BUCKETS: [f64; 11] = [
 
 /// The metrics of one agent process and their registry.
 pub struct Metrics {
-    registry: Registry,
+    /// Locked only to register a collector after sharing and to encode a scrape; requests
+    /// update their series through the handles in `families` and `per_type`.
+    registry: RwLock<Registry>,
     families: Families,
     /// Handles of the series of each payload type label, so that a request updates its
     /// series without building a label set (an allocation) and hashing it in the family.
@@ -54,7 +56,7 @@ impl Metrics {
         let mut registry = Registry::default();
         let families = Families::register(&mut registry, Instant::now());
         Self {
-            registry,
+            registry: RwLock::new(registry),
             families,
             per_type: RwLock::default(),
         }
@@ -62,32 +64,34 @@ impl Metrics {
 
     /// The registry, to add metrics of the application before the `Metrics` is shared.
     pub fn registry_mut(&mut self) -> &mut Registry {
-        &mut self.registry
+        self.registry.get_mut().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Registers a counter whose value `read` returns at each scrape (for counts kept
-    /// elsewhere as atomics, such as the idempotency layer's runs and replays).
+    /// elsewhere as atomics, such as the idempotency layer's runs and replays). Works on a
+    /// shared `Metrics`; `name` is given without the `_total` suffix.
     pub fn register_counter_fn(
-        &mut self,
+        &self,
         name: &'static str,
         help: &'static str,
         read: impl Fn() -> u64 + Send + Sync + 'static,
     ) {
         self.registry
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
             .register_collector(Box::new(families::CounterFn::new(name, help, read)));
     }
 
     /// The exposition in `format`.
     pub fn encode(&self, format: Format) -> String {
         let mut out = String::with_capacity(8 * 1024);
+        let registry = self.registry.read().unwrap_or_else(|e| e.into_inner());
         // Writing into a String cannot fail.
         let _ = match format {
             Format::Prometheus => {
-                prometheus_client::encoding::prometheus_text::encode(&mut out, &self.registry)
+                prometheus_client::encoding::prometheus_text::encode(&mut out, &registry)
             }
-            Format::OpenMetrics => {
-                prometheus_client::encoding::text::encode(&mut out, &self.registry)
-            }
+            Format::OpenMetrics => prometheus_client::encoding::text::encode(&mut out, &registry),
         };
         out
     }

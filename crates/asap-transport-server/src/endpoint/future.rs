@@ -1,6 +1,8 @@
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll, ready};
+use std::time::Instant;
 
 use asap_codec::rpc::{Id, decode_request_keyed, encode_error, encode_success};
 use asap_model::Envelope;
@@ -11,6 +13,7 @@ use http_body_util::combinators::Collect;
 use tower_service::Service;
 
 use crate::context::{PeerAddr, RequestContext, RpcCall};
+use crate::observe::Observation;
 use crate::registry::BoxError;
 use crate::rejection::Rejection;
 use crate::response::{self, Body};
@@ -37,6 +40,22 @@ pin_project_lite::pin_project! {
     {
         #[pin]
         state: State<Collect<B>, R, R::Future>,
+        observed: Option<Observed>,
+    }
+}
+
+/// What a request reports to its observer: when it arrived and, once its envelope is
+/// decoded, its payload type label.
+struct Observed {
+    observation: Observation,
+    started: Instant,
+    label: Option<Arc<str>>,
+}
+
+impl Observed {
+    fn respond(&self, result: Result<(), &Rejection>) {
+        let label = self.label.as_deref().unwrap_or(crate::observe::OTHER);
+        self.observation.respond(label, self.started, result);
     }
 }
 
@@ -63,13 +82,23 @@ where
     R: Service<RpcCall>,
     B: HttpBody,
 {
-    pub(super) fn new(parts: Parts, body: Collect<B>, service: R) -> Self {
+    pub(super) fn new(
+        parts: Parts,
+        body: Collect<B>,
+        service: R,
+        observation: Option<&Observation>,
+    ) -> Self {
         Self {
             state: State::Reading {
                 body,
                 parts: Some(parts),
                 service: Some(service),
             },
+            observed: observation.map(|observation| Observed {
+                observation: observation.clone(),
+                started: Instant::now(),
+                label: None,
+            }),
         }
     }
 
@@ -78,6 +107,7 @@ where
             state: State::Answered {
                 response: Some(response),
             },
+            observed: None,
         }
     }
 }
@@ -107,9 +137,11 @@ where
 {
     type Output = Result<Response<Body>, std::convert::Infallible>;
 
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let mut state = this.state;
+        let observed = this.observed;
         loop {
-            let mut state = self.as_mut().project().state;
             let next = match state.as_mut().project() {
                 StateProj::Reading {
                     body,
@@ -125,15 +157,22 @@ where
                         Ok(collected) => collected.to_bytes(),
                         Err(e) => {
                             state.set(State::Done);
-                            return Poll::Ready(Ok(
-                                Rejection::from_body_error(e.into()).into_response(None)
-                            ));
+                            let rejection = Rejection::from_body_error(e.into());
+                            if let Some(observed) = observed.as_ref() {
+                                observed.respond(Err(&rejection));
+                            }
+                            return Poll::Ready(Ok(rejection.into_response(None)));
                         }
                     };
                     let (call, key) = match decode_request_keyed(&bytes) {
                         Ok(keyed) => (keyed.call, keyed.idempotency_key),
                         Err(error) => {
                             state.set(State::Done);
+                            if let Some(observed) = observed.as_ref() {
+                                observed
+                                    .observation
+                                    .framing_error(observed.started, &error.error);
+                            }
                             return Poll::Ready(Ok(response::json(
                                 StatusCode::OK,
                                 encode_error(&error),
@@ -141,6 +180,11 @@ where
                         }
                     };
                     let valid = call.envelope.is_ok();
+                    if let Some(observed) = observed.as_mut() {
+                        let payload_type =
+                            call.envelope.as_ref().ok().map(|e| e.payload_type.as_str());
+                        observed.label = Some(observed.observation.label(payload_type));
+                    }
                     let rpc = rpc_call(parts, call.envelope, key);
                     let trace = valid.then_some(rpc.ctx.trace);
                     State::Calling {
@@ -154,6 +198,9 @@ where
                     let id = id.take();
                     let trace = trace.take();
                     state.set(State::Done);
+                    if let Some(observed) = observed.as_ref() {
+                        observed.respond(result.as_ref().map(|_| ()));
+                    }
                     let response = match (result, id) {
                         (Ok(mut reply), Some(id)) => {
                             if let Some(trace) = trace {

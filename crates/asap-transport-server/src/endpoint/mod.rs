@@ -16,6 +16,7 @@ pub use envelopes::Envelopes;
 pub use future::EndpointFuture;
 
 use crate::context::RpcCall;
+use crate::observe::Observation;
 use crate::registry::BoxError;
 use crate::rejection::Rejection;
 use crate::response::Body;
@@ -37,6 +38,8 @@ pub struct RpcEndpoint<R> {
     inner: R,
     /// The inner service's readiness error, answered to the next request.
     refused: Option<Rejection>,
+    /// Who hears of each answered request.
+    observation: Option<Observation>,
 }
 
 impl<S> RpcEndpoint<Envelopes<S>> {
@@ -52,7 +55,14 @@ impl<R> RpcEndpoint<R> {
         Self {
             inner,
             refused: None,
+            observation: None,
         }
+    }
+
+    /// Reports every answered request to `observation`.
+    pub(crate) fn observed(mut self, observation: Option<Observation>) -> Self {
+        self.observation = observation;
+        self
     }
 }
 
@@ -84,12 +94,19 @@ where
 
     fn call(&mut self, request: Request<B>) -> Self::Future {
         if let Some(rejection) = self.refused.take() {
+            if let Some(observation) = &self.observation {
+                observation.respond(
+                    crate::observe::OTHER,
+                    std::time::Instant::now(),
+                    Err(&rejection),
+                );
+            }
             return EndpointFuture::answered(rejection.into_response(None));
         }
         // The ready service goes into the future; a clone stays for the next request.
         let clone = self.inner.clone();
         let inner = std::mem::replace(&mut self.inner, clone);
         let (parts, body) = request.into_parts();
-        EndpointFuture::new(parts, body.collect(), inner)
+        EndpointFuture::new(parts, body.collect(), inner, self.observation.as_ref())
     }
 }

@@ -3,9 +3,11 @@
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::Instant;
 
 use asap_codec::rpc::RpcError;
 use asap_model::{AsapError, Envelope};
+use asap_observability::observe::{HandlerEvent, Observer};
 use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
 use tower_service::Service;
@@ -29,6 +31,7 @@ pub struct Dispatch {
     pool: BlockingPool,
     debug: bool,
     validate_payloads: bool,
+    observer: Option<Arc<dyn Observer>>,
 }
 
 impl std::fmt::Debug for Dispatch {
@@ -38,6 +41,7 @@ impl std::fmt::Debug for Dispatch {
             .field("pool", &self.pool)
             .field("debug", &self.debug)
             .field("validate_payloads", &self.validate_payloads)
+            .field("observed", &self.observer.is_some())
             .finish()
     }
 }
@@ -51,6 +55,7 @@ impl Dispatch {
             pool: BlockingPool::default(),
             debug: false,
             validate_payloads: true,
+            observer: None,
         }
     }
 
@@ -73,6 +78,21 @@ impl Dispatch {
     pub fn with_payload_validation(mut self, on: bool) -> Self {
         self.validate_payloads = on;
         self
+    }
+
+    /// Reports each handler run (its payload type, whether it returned a response, its
+    /// duration) to `observer`.
+    #[must_use]
+    pub fn with_observer(mut self, observer: Arc<dyn Observer>) -> Self {
+        self.observer = Some(observer);
+        self
+    }
+
+    /// Reports a run of the handler of `payload_type` that began at `started`.
+    fn ran(&self, payload_type: &str, started: Instant, ok: bool) {
+        if let Some(observer) = &self.observer {
+            observer.on_handler(&HandlerEvent::new(payload_type, ok, started.elapsed()));
+        }
     }
 
     fn internal(&self, error: &HandlerError) -> Rejection {
@@ -118,6 +138,12 @@ impl Service<AsapRequest> for Dispatch {
             let error = RpcError::handler_not_found(payload_type);
             return Box::pin(async move { Err(Rejection::Rpc(error)) });
         };
+        // The label of the handler's runs (only registered types get here); copied because
+        // the envelope it borrows from moves into the handler.
+        let observed = self
+            .observer
+            .is_some()
+            .then(|| (Arc::<str>::from(payload_type), Instant::now()));
         // Parsing in place leaves the typed payload for the handler (no second parse).
         if self.validate_payloads
             && let Err(e) = request.envelope.type_payload()
@@ -125,13 +151,20 @@ impl Service<AsapRequest> for Dispatch {
             return Box::pin(async move { Err(Rejection::Rpc(RpcError::invalid_envelope(&e))) });
         }
         let this = self.clone();
+        let ran = move |this: &Dispatch, ok: bool| {
+            if let Some((payload_type, started)) = &observed {
+                this.ran(payload_type, *started, ok);
+            }
+        };
         match entry {
             Entry::Async(handler) => Box::pin(async move {
-                match AssertUnwindSafe(handler.call(request)).catch_unwind().await {
+                let result = match AssertUnwindSafe(handler.call(request)).catch_unwind().await {
                     Ok(Ok(envelope)) => Ok(envelope),
                     Ok(Err(error)) => Err(this.internal(&error)),
                     Err(panic) => Err(this.panicked(panic.as_ref())),
-                }
+                };
+                ran(&this, result.is_ok());
+                result
             }),
             Entry::Blocking(handler) => {
                 let Some(permit) = self.pool.try_acquire() else {
@@ -145,14 +178,16 @@ impl Service<AsapRequest> for Dispatch {
                         handler.call(request)
                     })
                     .await;
-                    match joined {
+                    let result = match joined {
                         Ok(Ok(envelope)) => Ok(envelope),
                         Ok(Err(error)) => Err(this.internal(&error)),
                         Err(join) if join.is_panic() => {
                             Err(this.panicked(join.into_panic().as_ref()))
                         }
                         Err(_) => Err(Rejection::Rpc(RpcError::internal())),
-                    }
+                    };
+                    ran(&this, result.is_ok());
+                    result
                 })
             }
         }

@@ -2,6 +2,7 @@
 
 pub mod health;
 pub mod manifest;
+pub mod metrics;
 
 pub use health::Readiness;
 pub use manifest::ManifestRoute;
@@ -16,5 +17,5 @@ pub const AGENT_HEALTH_PATH: &str = "/.well-known/asap/health";
 pub const HEALTH_PATH: &str = "/health";
 /// Readiness.
 pub const READY_PATH: &str = "/ready";
-/// Reserved for metrics.
+/// Metrics (PROTOCOL §14.1), served when the server has a `Metrics` registry.
 pub const METRICS_PATH: &str = "/asap/metrics";

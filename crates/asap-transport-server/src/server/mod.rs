@@ -7,6 +7,8 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use asap_model::Manifest;
+use asap_observability::metrics::Metrics;
+use asap_observability::observe::{Observer, Observers};
 use tokio::net::TcpListener;
 use tower::util::Either;
 use tower_layer::{Identity, Stack};
@@ -31,6 +33,7 @@ use crate::routes::{ManifestRoute, Readiness};
 use crate::serve::{ConnectionSettings, serve, shutdown_signal};
 
 mod envelope;
+mod metrics;
 mod service;
 mod tasks;
 
@@ -130,6 +133,8 @@ pub struct AsapServerBuilder<L = Identity> {
     http_layer: L,
     envelope_hooks: Vec<envelope::Hook>,
     stores: tasks::Stores,
+    observers: Observers,
+    metrics: Option<Arc<Metrics>>,
 }
 
 impl<L> std::fmt::Debug for AsapServerBuilder<L> {
@@ -245,6 +250,26 @@ impl<L> AsapServerBuilder<L> {
         self
     }
 
+    /// Reports every answered `POST /asap` request and every handler run to `observer`
+    /// (called on the request's task: keep it short). Several observers may be added.
+    #[must_use]
+    pub fn observer(mut self, observer: Arc<dyn Observer>) -> Self {
+        self.observers.push(observer);
+        self
+    }
+
+    /// Counts requests, errors and handler runs in `metrics` (PROTOCOL §14.1) and serves
+    /// them at `GET /asap/metrics`, in the 0.0.4 text format or OpenMetrics as the scraper's
+    /// `Accept` asks. With an idempotency store, its counters are exported too
+    /// (`asap_idempotency_runs_total`, `…_replays_total`, …). Without this call the path
+    /// answers 404 and no request pays for counting.
+    #[must_use]
+    pub fn metrics(mut self, metrics: Arc<Metrics>) -> Self {
+        self.observers.push(metrics.clone());
+        self.metrics = Some(metrics);
+        self
+    }
+
     /// Adds an HTTP-level layer around the whole server (see [Hooks](Self#hooks)). Layers
     /// added later wrap the ones added before.
     #[must_use]
@@ -258,6 +283,8 @@ impl<L> AsapServerBuilder<L> {
             http_layer: Stack::new(self.http_layer, layer),
             envelope_hooks: self.envelope_hooks,
             stores: self.stores,
+            observers: self.observers,
+            metrics: self.metrics,
         }
     }
 
@@ -306,10 +333,17 @@ impl<L> AsapServerBuilder<L> {
         let config = self.config;
         let rate_limit = config.rate_limit.clone();
 
-        let dispatch = Dispatch::new(registry)
+        let observation = (!self.observers.is_empty()).then(|| {
+            let observer: Arc<dyn Observer> = Arc::new(self.observers);
+            crate::observe::Observation::new(observer, registry.payload_types())
+        });
+        let mut dispatch = Dispatch::new(registry)
             .with_pool(BlockingPool::new(config.max_threads.max(1)))
             .with_debug(config.debug)
             .with_payload_validation(config.validate_payloads);
+        if let Some(observation) = &observation {
+            dispatch = dispatch.with_observer(observation.observer().clone());
+        }
         let dispatch = self
             .envelope_hooks
             .iter()
@@ -355,6 +389,9 @@ impl<L> AsapServerBuilder<L> {
         let keyed = match self.stores.idempotency {
             Some((store, idempotency)) => {
                 let layer = IdempotencyLayer::for_server(store.clone(), &idempotency, &config);
+                if let Some(metrics) = &self.metrics {
+                    metrics::idempotency(metrics, layer.counters());
+                }
                 background.purge = Some((store, idempotency, layer.counters()));
                 Either::Left(tower::Layer::layer(&layer, replay))
             }
@@ -375,7 +412,7 @@ impl<L> AsapServerBuilder<L> {
             }
             None => Either::Right(checked),
         };
-        let endpoint = RpcEndpoint::from_rpc(authenticated);
+        let endpoint = RpcEndpoint::from_rpc(authenticated).observed(observation);
         let decompressed = Decompression::new(endpoint, config.max_request_size);
         let limited = match (&rate_limit, config.rate_limit_key) {
             (Some(spec), RateLimitKey::PeerIp) if shared_limits.is_none() => OptionalRateLimit::on(
@@ -390,6 +427,7 @@ impl<L> AsapServerBuilder<L> {
             version: self.manifest.version.clone(),
             started: Instant::now(),
             readiness: Readiness::new(),
+            metrics: self.metrics,
         };
         let service = ServerService::new(ResponseCompression::new(
             AsapService::new(rpc, routes),
@@ -433,6 +471,8 @@ impl AsapServer {
             http_layer: Identity::new(),
             envelope_hooks: Vec::new(),
             stores: tasks::Stores::default(),
+            observers: Observers::new(),
+            metrics: None,
         }
     }
 }

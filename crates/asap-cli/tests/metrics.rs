@@ -1,0 +1,78 @@
+//! `asap serve` serves its metrics at `GET /asap/metrics` (PROTOCOL §14.1), idempotency
+//! counters included, unless started with `--no-metrics`.
+
+mod durable_support;
+
+use durable_support::{Serve, get_text, post};
+use serde_json::{Value, json};
+
+fn echo_body(key: &str) -> Value {
+    json!({
+        "jsonrpc": "2.0",
+        "method": "asap.send",
+        "id": "req-1",
+        "params": {
+            "idempotency_key": key,
+            "envelope": {
+                "asap_version": "0.1",
+                "sender": "urn:asap:agent:client",
+                "recipient": "urn:asap:agent:default-server",
+                "payload_type": "task.request",
+                "payload": {
+                    "conversation_id": "conv_metrics",
+                    "skill_id": "echo",
+                    "input": {"text": "hi"},
+                },
+            },
+        },
+    })
+}
+
+fn sample(text: &str, series: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
+        .and_then(|value| value.parse().ok())
+}
+
+/// A keyed request sent twice: two successes, one handler run, one replay.
+#[test]
+fn a_replayed_request_counts_as_a_success_without_a_handler_run() {
+    let data = tempfile::tempdir().expect("data dir");
+    let server = Serve::start(data.path());
+    let first = post(&server.addr, &echo_body("metrics-1"));
+    let second = post(&server.addr, &echo_body("metrics-1"));
+    // The replay is the stored response (each reply gets its request's trace ids).
+    assert_eq!(
+        first["result"]["envelope"]["id"],
+        second["result"]["envelope"]["id"]
+    );
+
+    let (status, text) = get_text(&server.addr, "/asap/metrics");
+    assert_eq!(status, 200, "{text}");
+    let expect = [
+        (
+            r#"asap_requests_total{payload_type="task.request",status="success"}"#,
+            2.0,
+        ),
+        (
+            r#"asap_handler_executions_total{payload_type="task.request"}"#,
+            1.0,
+        ),
+        ("asap_idempotency_runs_total", 1.0),
+        ("asap_idempotency_replays_total", 1.0),
+        ("asap_idempotency_mismatches_total", 0.0),
+    ];
+    for (series, value) in expect {
+        assert_eq!(sample(&text, series), Some(value), "{series} in\n{text}");
+    }
+    server.kill();
+}
+
+#[test]
+fn no_metrics_leaves_the_path_unserved() {
+    let data = tempfile::tempdir().expect("data dir");
+    let server = Serve::start_with(data.path(), &["--rate-limit", "off", "--no-metrics"]);
+    let (status, _) = get_text(&server.addr, "/asap/metrics");
+    assert_eq!(status, 404);
+    server.kill();
+}

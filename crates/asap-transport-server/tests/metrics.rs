@@ -1,0 +1,310 @@
+//! `GET /asap/metrics` of a server built with `.metrics(…)` (PROTOCOL §14.1): what each
+//! kind of request counts, the format negotiation, the idempotency counters, and a real
+//! Prometheus server scraping the agent in OpenMetrics.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use asap_observability::metrics::{Metrics, OPENMETRICS_CONTENT_TYPE, PROMETHEUS_CONTENT_TYPE};
+use asap_testing::TestClient;
+use asap_testing::fixtures::{echo_agent_manifest, task_request};
+use asap_transport_server::echo::EchoHandler;
+use asap_transport_server::{AsapRequest, AsapServer, HandlerError, ServerConfig, handler_fn};
+use serde_json::json;
+
+const SENDER: &str = "urn:asap:agent:client";
+
+/// The value of the sample line that starts with `series` (name and labels).
+fn sample(text: &str, series: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
+        .and_then(|value| value.parse().ok())
+}
+
+/// A running agent and the `Accept` header of every metrics request it was sent.
+struct Agent {
+    addr: std::net::SocketAddr,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+    accepts: Arc<Mutex<Vec<String>>>,
+}
+
+impl Agent {
+    fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    fn shutdown(self) {
+        self.task.abort();
+    }
+}
+
+/// An agent with metrics: `task.request` echoes, `task.cancel` always fails.
+async fn agent(metrics: Arc<Metrics>) -> Agent {
+    let manifest = echo_agent_manifest();
+    let echo = EchoHandler::new(manifest.id.clone());
+    let accepts = Arc::new(Mutex::new(Vec::new()));
+    let seen = accepts.clone();
+    let builder = AsapServer::builder(manifest)
+        .config(ServerConfig::builder().rate_limit(None).build())
+        .handler("task.request", echo)
+        .handler(
+            "task.cancel",
+            handler_fn(|_request: AsapRequest| async {
+                Err(HandlerError::internal("no cancel here"))
+            }),
+        )
+        .metrics(metrics)
+        .layer(tower::util::MapRequestLayer::new(
+            move |request: http::Request<hyper::body::Incoming>| {
+                if request.uri().path() == "/asap/metrics" {
+                    let accept = request
+                        .headers()
+                        .get(http::header::ACCEPT)
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or_default()
+                        .to_owned();
+                    seen.lock().unwrap().push(accept);
+                }
+                request
+            },
+        ));
+    let server = builder.build().expect("server builds");
+    let listener = asap_transport_server::serve::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let addr = listener.local_addr().unwrap();
+    let task = tokio::spawn(server.serve_with_shutdown(listener, std::future::pending()));
+    Agent {
+        addr,
+        task,
+        accepts,
+    }
+}
+
+/// Three successes, a handler failure, an unknown payload type, an invalid envelope and a
+/// parse error.
+async fn traffic(agent: &Agent, client: &TestClient) {
+    let recipient = echo_agent_manifest().id.to_string();
+    for i in 0..3 {
+        let reply = client
+            .send_envelope(
+                &agent.base_url(),
+                &task_request(SENDER, &recipient, json!({ "n": i })),
+            )
+            .await;
+        assert!(reply.json.get("result").is_some(), "{}", reply.text());
+    }
+    let mut cancel = task_request(SENDER, &recipient, json!({}));
+    cancel["payload_type"] = json!("task.cancel");
+    cancel["payload"] = json!({"task_id": "task-1"});
+    assert_eq!(
+        client
+            .send_envelope(&agent.base_url(), &cancel)
+            .await
+            .rpc_code(),
+        -32603
+    );
+    let mut unknown = task_request(SENDER, &recipient, json!({}));
+    unknown["payload_type"] = json!("made.up");
+    assert_eq!(
+        client
+            .send_envelope(&agent.base_url(), &unknown)
+            .await
+            .rpc_code(),
+        -32601
+    );
+    let mut invalid = task_request(SENDER, &recipient, json!({}));
+    invalid["sender"] = json!("not a urn");
+    assert_eq!(
+        client
+            .send_envelope(&agent.base_url(), &invalid)
+            .await
+            .rpc_code(),
+        -32602
+    );
+    let reply = client.post(&agent.url("/asap"), "{not json", &[]).await;
+    assert_eq!(reply.rpc_code(), -32700);
+}
+
+#[tokio::test]
+async fn each_request_counts_once_under_its_label() {
+    let metrics = Arc::new(Metrics::new());
+    let agent = agent(metrics.clone()).await;
+    let client = TestClient::new();
+    traffic(&agent, &client).await;
+
+    let reply = client.get(&agent.url("/asap/metrics")).await;
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.content_type(), Some(PROMETHEUS_CONTENT_TYPE));
+    let text = reply.text();
+    let expect = [
+        (
+            r#"asap_requests_total{payload_type="task.request",status="success"}"#,
+            3.0,
+        ),
+        (
+            r#"asap_requests_total{payload_type="task.cancel",status="error"}"#,
+            1.0,
+        ),
+        // An unregistered type, an envelope that failed validation and a body that is not
+        // JSON are all `other`: peers cannot add label values.
+        (
+            r#"asap_requests_total{payload_type="other",status="error"}"#,
+            3.0,
+        ),
+        (
+            r#"asap_requests_error_total{error_type="internal_error",payload_type="task.cancel"}"#,
+            1.0,
+        ),
+        (
+            r#"asap_requests_error_total{error_type="handler_not_found",payload_type="other"}"#,
+            1.0,
+        ),
+        (
+            r#"asap_requests_error_total{error_type="invalid_envelope",payload_type="other"}"#,
+            1.0,
+        ),
+        (
+            r#"asap_requests_error_total{error_type="parse_error",payload_type="other"}"#,
+            1.0,
+        ),
+        (
+            r#"asap_handler_executions_total{payload_type="task.request"}"#,
+            3.0,
+        ),
+        (
+            r#"asap_handler_executions_total{payload_type="task.cancel"}"#,
+            1.0,
+        ),
+        (
+            r#"asap_handler_errors_total{payload_type="task.cancel"}"#,
+            1.0,
+        ),
+        (
+            r#"asap_handler_duration_seconds_count{payload_type="task.request"}"#,
+            3.0,
+        ),
+        ("asap_parse_errors_total", 1.0),
+        (
+            r#"asap_validation_errors_total{reason="invalid_envelope"}"#,
+            1.0,
+        ),
+    ];
+    for (series, value) in expect {
+        assert_eq!(sample(&text, series), Some(value), "{series} in\n{text}");
+    }
+    assert!(!text.contains("made.up"), "{text}");
+
+    // The scrape itself is not a `POST /asap` request: the counts stay as they were.
+    let again = client.get(&agent.url("/asap/metrics")).await.text();
+    assert_eq!(
+        sample(
+            &again,
+            r#"asap_requests_total{payload_type="task.request",status="success"}"#
+        ),
+        Some(3.0)
+    );
+    agent.shutdown();
+}
+
+#[tokio::test]
+async fn accept_selects_openmetrics_and_head_has_no_body() {
+    let agent = agent(Arc::new(Metrics::new())).await;
+    let client = TestClient::new();
+    let accept = "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5";
+    let reply = client
+        .get_with(&agent.url("/asap/metrics"), &[("accept", accept)])
+        .await;
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.content_type(), Some(OPENMETRICS_CONTENT_TYPE));
+    assert_eq!(reply.header("vary"), Some("accept"));
+    assert!(reply.text().ends_with("# EOF\n"));
+
+    let head = client.head(&agent.url("/asap/metrics")).await;
+    assert_eq!(head.status, 200);
+    assert!(head.body.is_empty());
+    let post = client.post(&agent.url("/asap/metrics"), "{}", &[]).await;
+    assert_eq!(post.status, 405);
+    agent.shutdown();
+}
+
+/// A Prometheus server scrapes the agent (it asks for OpenMetrics first) and its query API
+/// returns the agent's counts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prometheus_scrapes_the_agent() {
+    let Some(prometheus) = asap_testing::services::require_tool("prometheus") else {
+        return;
+    };
+    let agent = agent(Arc::new(Metrics::new())).await;
+    let client = TestClient::new();
+    traffic(&agent, &client).await;
+
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("prometheus.yml");
+    std::fs::write(
+        &config,
+        format!(
+            "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n\
+             scrape_configs:\n  - job_name: agent\n    metrics_path: /asap/metrics\n\
+             \x20   static_configs:\n      - targets: ['{}']\n",
+            agent.addr
+        ),
+    )
+    .unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut server = tokio::process::Command::new(prometheus)
+        .arg(format!("--config.file={}", config.display()))
+        .arg(format!(
+            "--storage.tsdb.path={}",
+            dir.path().join("data").display()
+        ))
+        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(dir.path().join("prometheus.log")).unwrap())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start prometheus");
+
+    let query = format!(
+        "http://127.0.0.1:{port}/api/v1/query?query=asap_requests_total%7Bpayload_type%3D%22task.request%22%2Cstatus%3D%22success%22%7D"
+    );
+    let mut found = None;
+    // Bounded: 60 tries, 500 ms apart.
+    for _ in 0..60 {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let request = http::Request::get(&query)
+            .body(http_body_util::Full::new(bytes::Bytes::new()))
+            .unwrap();
+        let Ok(reply) = client.try_request(request).await else {
+            continue;
+        };
+        if let Some(value) = reply.json["data"]["result"][0]["value"][1].as_str() {
+            found = Some(value.to_owned());
+            break;
+        }
+    }
+    let log = std::fs::read_to_string(dir.path().join("prometheus.log")).unwrap_or_default();
+    assert_eq!(found.as_deref(), Some("3"), "prometheus log:\n{log}");
+
+    let targets = client
+        .get(&format!("http://127.0.0.1:{port}/api/v1/targets"))
+        .await;
+    let target = &targets.json["data"]["activeTargets"][0];
+    assert_eq!(target["health"], "up", "{target}");
+    assert_eq!(target["lastError"], "", "{target}");
+    let accepts = agent.accepts.lock().unwrap().clone();
+    assert!(
+        accepts
+            .iter()
+            .any(|a| a.starts_with("application/openmetrics-text")),
+        "{accepts:?}"
+    );
+    server.kill().await.ok();
+    agent.shutdown();
+}
