@@ -10,6 +10,10 @@
 use std::time::Duration;
 
 /// Receives the server's request and handler events. Every method has an empty default.
+///
+/// Calls come from many tasks at once. An observer records what it is told and nothing a
+/// request depends on: it never fails or delays a request, and a call interrupted by a
+/// panic leaves it usable by the next one (the server treats observers as unwind-safe).
 pub trait Observer: Send + Sync + 'static {
     /// A `POST /asap` request was answered.
     fn on_response(&self, event: &ResponseEvent<'_>) {

@@ -32,6 +32,14 @@ struct Inner {
     other: Arc<str>,
 }
 
+// An observer only records what it is told (the `Observer` contract: it never fails a
+// request and holds no state a half-finished call could leave inconsistent for the next
+// one), so one seen after a panic elsewhere is as usable as before. Without these, the
+// endpoint and the router, which hold an `Observation`, would stop being `UnwindSafe`
+// because of the `dyn Observer`.
+impl std::panic::UnwindSafe for Inner {}
+impl std::panic::RefUnwindSafe for Inner {}
+
 impl std::fmt::Debug for Observation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Observation")

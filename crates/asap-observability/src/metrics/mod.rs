@@ -37,6 +37,13 @@ pub struct Metrics {
     per_type: RwLock<HashMap<Box<str>, Arc<PerType>>>,
 }
 
+// Every series is an atomic and every registry update is a single insertion under the
+// lock, so a panic elsewhere cannot leave a half-made update behind; the registry's
+// `dyn` collectors are what would otherwise make `Metrics`, and whatever holds it, lose
+// `UnwindSafe`.
+impl std::panic::UnwindSafe for Metrics {}
+impl std::panic::RefUnwindSafe for Metrics {}
+
 impl std::fmt::Debug for Metrics {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Metrics").finish_non_exhaustive()
