@@ -17,12 +17,15 @@
 //!
 //! * `service/envelope_hook` — the same with one envelope-level hook that does nothing: the
 //!   price of the hook's box.
+//! * `service/metrics` — `service/full` with `.metrics(…)`: every request and handler run
+//!   counted, the price of the metrics (the goal: under 3 %).
 //! * `idempotency/keyed_off`, `idempotency/keyed_memory` — `service/full` with a fresh
 //!   `X-Idempotency-Key` per request, without and with the in-memory idempotency store: the
 //!   cost of a first run (claim, fingerprint, stored response).
 //!
 //! With `ASAP_BENCH_CALLS=<n>` set, the binary skips criterion and makes `n` `service/full`
-//! calls (`service/envelope_hook` calls with `ASAP_BENCH_HOOKED` set too), for instruction
+//! calls (`service/envelope_hook` calls with `ASAP_BENCH_HOOKED` set too, `service/metrics`
+//! calls with `ASAP_BENCH_METRICS`), for instruction
 //! counts that do not depend on load: run it under `valgrind --tool=callgrind` with two
 //! values of `n`; the difference of the totals divided by the difference of the `n`s is the
 //! cost of one call.
@@ -242,6 +245,14 @@ fn layers(c: &mut Criterion) {
         assert_completed(&rt, reply);
         b.iter(|| rt.block_on(svc.clone().oneshot(http_request(&body))));
     });
+    group.bench_function("metrics", |b| {
+        let svc = metrics_service();
+        let reply = rt
+            .block_on(svc.clone().oneshot(http_request(&body)))
+            .expect("infallible");
+        assert_completed(&rt, reply);
+        b.iter(|| rt.block_on(svc.clone().oneshot(http_request(&body))));
+    });
     group.bench_function("envelope_hook", |b| {
         let svc = hooked_service();
         let reply = rt
@@ -285,13 +296,33 @@ fn full_service() -> asap_transport_server::ServerService {
     server.service()
 }
 
-/// `n` calls of `service/full` (or of `service/envelope_hook` when `hooked`), each reply
-/// checked (the `ASAP_BENCH_CALLS` mode).
-fn full_calls(n: u64, hooked: bool) {
+/// `service/full` with metrics.
+fn metrics_service() -> asap_transport_server::ServerService {
+    let manifest = demo_manifest("http://127.0.0.1:8000/asap");
+    let server = AsapServer::builder(manifest.clone())
+        .config(
+            ServerConfig::builder()
+                .rate_limit("1000000000/second".parse().ok())
+                .build(),
+        )
+        .handler("task.request", EchoHandler::new(manifest.id.clone()))
+        .metrics(std::sync::Arc::new(
+            asap_observability::metrics::Metrics::new(),
+        ))
+        .build()
+        .expect("server");
+    server.service()
+}
+
+/// `n` calls of `service/full` (or of `service/envelope_hook` when `hooked`, of
+/// `service/metrics` when `metrics`), each reply checked (the `ASAP_BENCH_CALLS` mode).
+fn full_calls(n: u64, hooked: bool, metrics: bool) {
     let rt = runtime();
     let body = current_body();
     let svc = if hooked {
         hooked_service()
+    } else if metrics {
+        metrics_service()
     } else {
         full_service()
     };
@@ -397,7 +428,11 @@ fn main() {
     {
         match std::env::var("ASAP_BENCH_KEYED").ok().as_deref() {
             Some(store) => keyed_calls(n, store == "memory"),
-            None => full_calls(n, std::env::var_os("ASAP_BENCH_HOOKED").is_some()),
+            None => full_calls(
+                n,
+                std::env::var_os("ASAP_BENCH_HOOKED").is_some(),
+                std::env::var_os("ASAP_BENCH_METRICS").is_some(),
+            ),
         }
         return;
     }
