@@ -212,9 +212,25 @@ pub(crate) async fn build(args: &ServeArgs, config: ServerConfig) -> anyhow::Res
     })
 }
 
+/// Installs the process's log subscriber from `ASAP_LOG_FORMAT`, `ASAP_LOG_LEVEL` (or
+/// `RUST_LOG`) and `ASAP_SERVICE_NAME` (docs/operations/logging.md), writing to standard
+/// output from a thread of its own: a slow reader of the output never stalls a request (lines
+/// past a backlog of 128 000 are dropped instead). The guard flushes the backlog when dropped.
+fn init_logging() -> anyhow::Result<tracing_appender::non_blocking::WorkerGuard> {
+    use tracing_subscriber::prelude::*;
+    let config = asap_observability::logging::LogConfig::from_env()?;
+    let (writer, guard) = tracing_appender::non_blocking(std::io::stdout());
+    let color = asap_observability::logging::LogConfig::stdout_wants_color();
+    let layer = config.layer_with_writer_colored(writer, color)?;
+    tracing::subscriber::set_global_default(tracing_subscriber::registry().with(layer))
+        .context("cannot install the log subscriber")?;
+    Ok(guard)
+}
+
 /// Runs the server until Ctrl-C or SIGTERM.
 pub(crate) fn run(args: &ServeArgs) -> anyhow::Result<()> {
     let config = configure(args)?;
+    let _logging = init_logging()?;
     let workers = config
         .workers
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from));

@@ -18,7 +18,7 @@ use crate::registry::default_max_threads;
 /// | `rate_limit_key` | client IP | `ASAP_RATE_LIMIT_KEY` (`ip` or `sender`) |
 /// | `max_threads` | `min(32, cpus + 4)` concurrent blocking handlers, then HTTP 503 | `ASAP_MAX_THREADS` |
 /// | `debug` | off: `-32603` carries no internal detail | `ASAP_DEBUG` |
-/// | `debug_log` | off; reserved: has no effect yet (request/response debug logging arrives with `asap-observability`) | `ASAP_DEBUG_LOG` (read, no effect yet) |
+/// | `debug_log` | off; on: every request and response envelope is logged, sanitized (`asap.request.envelope`, `asap.response.envelope`) | `ASAP_DEBUG_LOG` |
 /// | `require_nonce` | off (nonces are checked when on) | — |
 /// | `nonce_ttl` | 600 s (twice the maximum envelope age) | — |
 /// | `nonce_capacity` | 100 000 remembered nonces | — |
@@ -68,8 +68,8 @@ pub struct ServerConfig {
     pub max_threads: usize,
     /// Detailed internal errors in responses.
     pub debug: bool,
-    /// Reserved for logging request and response bodies; has no effect yet (request/response
-    /// debug logging arrives with `asap-observability`). `ASAP_DEBUG_LOG` sets it.
+    /// Log every request and response envelope, with secrets redacted (PROTOCOL §11.6), at
+    /// info under [`LOG_TARGET`](crate::LOG_TARGET). `ASAP_DEBUG_LOG` sets it.
     pub debug_log: bool,
     /// Check `extensions.nonce` against replays.
     pub require_nonce: bool,
@@ -287,7 +287,7 @@ setters! {
     max_threads: usize;
     /// Detailed internal errors.
     debug: bool;
-    /// Reserved; has no effect yet (body logging arrives with `asap-observability`).
+    /// Log request and response envelopes, sanitized (`ASAP_DEBUG_LOG`).
     debug_log: bool;
     /// Nonce replay protection.
     require_nonce: bool;

@@ -92,6 +92,7 @@ mod context;
 pub mod echo;
 mod endpoint;
 mod etag;
+mod events;
 pub mod layers;
 pub mod long_running;
 mod observe;

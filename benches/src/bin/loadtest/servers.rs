@@ -127,10 +127,14 @@ impl Server {
                 }
                 // Only the flags above configure it.
                 for (key, _) in std::env::vars_os() {
-                    if key.to_string_lossy().starts_with("ASAP_") {
+                    let name = key.to_string_lossy();
+                    if name.starts_with("ASAP_") || name == "RUST_LOG" {
                         c.env_remove(key);
                     }
                 }
+                // Warnings only: like the echo peers, no log line per request (at the
+                // default level `asap serve` writes three, docs/operations/logging.md).
+                c.env("ASAP_LOG_LEVEL", "warn");
                 c
             }
             Kind::Reference => {

@@ -33,19 +33,32 @@ impl Serve {
 
     /// Starts `asap serve --data-dir data_dir` with `extra` arguments.
     pub(crate) fn start_with(data_dir: &Path, extra: &[&str]) -> Self {
+        Self::start_logged(data_dir, extra, &[], Stdio::null())
+    }
+
+    /// Starts `asap serve --data-dir data_dir` with `extra` arguments, the variables `env`
+    /// (no other `ASAP_*` nor `RUST_LOG`) and its standard output (its log) to `stdout`.
+    pub(crate) fn start_logged(
+        data_dir: &Path,
+        extra: &[&str],
+        env: &[(&str, &str)],
+        stdout: Stdio,
+    ) -> Self {
         let mut command = Command::cargo_bin("asap").expect("binary");
         command
             .args(["serve", "--bind", "127.0.0.1:0", "--data-dir"])
             .arg(data_dir)
             .args(extra)
             .stdin(Stdio::null())
-            .stdout(Stdio::null())
+            .stdout(stdout)
             .stderr(Stdio::piped());
         for (key, _) in std::env::vars_os() {
-            if key.to_string_lossy().starts_with("ASAP_") {
+            let name = key.to_string_lossy();
+            if name.starts_with("ASAP_") || name == "RUST_LOG" {
                 command.env_remove(key);
             }
         }
+        command.envs(env.iter().copied());
         let mut child = command.spawn().expect("spawn asap serve");
         let mut reader = BufReader::new(child.stderr.take().expect("stderr"));
         let mut line = String::new();
@@ -80,6 +93,24 @@ impl Serve {
         if let Some(mut child) = self.child.take() {
             child.kill().expect("SIGKILL");
             child.wait().expect("reaped");
+        }
+    }
+
+    /// SIGTERM, then waits for the process to exit: a graceful stop, which flushes its log.
+    pub(crate) fn terminate(mut self) -> std::process::ExitStatus {
+        let mut child = self.child.take().expect("running");
+        let sent = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .expect("kill -TERM");
+        assert!(sent.success(), "kill -TERM failed");
+        let started = Instant::now();
+        loop {
+            if let Some(status) = child.try_wait().expect("wait") {
+                return status;
+            }
+            assert!(started.elapsed() < PATIENCE, "asap serve ignored SIGTERM");
+            std::thread::sleep(Duration::from_millis(20));
         }
     }
 
@@ -165,6 +196,22 @@ pub(crate) fn post_raw(addr: &str, body: &Value) -> Option<Value> {
 /// Posts `body` on a fresh connection; the status code and the JSON body.
 pub(crate) fn post_status(addr: &str, body: &Value) -> (u16, Value) {
     status_and_body(&exchange(addr, &post_request(body)).expect("read"))
+}
+
+/// Posts the text `body` as it is (valid JSON or not); the status code and the body.
+pub(crate) fn post_text(addr: &str, body: &str) -> (u16, String) {
+    let request = format!(
+        "POST /asap HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    let answer = exchange(addr, &request).expect("read");
+    let status = answer
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("not an HTTP answer: {answer}"));
+    let body = answer.split_once("\r\n\r\n").map_or("", |(_, body)| body);
+    (status, body.to_owned())
 }
 
 /// `GET path`; the status code and the JSON body.

@@ -221,9 +221,7 @@ impl LogConfig {
     where
         S: Subscriber + for<'a> LookupSpan<'a>,
     {
-        let ansi = std::io::stdout().is_terminal()
-            && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-        self.build_layer(std::io::stdout, ansi)
+        self.build_layer(std::io::stdout, Self::stdout_wants_color())
     }
 
     /// [`layer`](Self::layer) writing to `writer` instead (a file, a buffer in tests), without
@@ -237,6 +235,27 @@ impl LogConfig {
         W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
     {
         self.build_layer(writer, false)
+    }
+
+    /// [`layer_with_writer`](Self::layer_with_writer), colored when `ansi` is true (console
+    /// format only): for a writer that ends up on a terminal, such as a non-blocking
+    /// wrapper of standard output.
+    pub fn layer_with_writer_colored<S, W>(
+        &self,
+        writer: W,
+        ansi: bool,
+    ) -> Result<impl Layer<S> + Send + Sync + 'static, InitError>
+    where
+        S: Subscriber + for<'a> LookupSpan<'a>,
+        W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
+    {
+        self.build_layer(writer, ansi)
+    }
+
+    /// Whether [`layer`](Self::layer) colors its output: standard output is a terminal and
+    /// `NO_COLOR` is unset or empty.
+    pub fn stdout_wants_color() -> bool {
+        std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
     }
 
     fn build_layer<S, W>(
@@ -257,7 +276,11 @@ impl LogConfig {
             directive: self.level.clone(),
             source,
         })?;
-        let fmt = tracing_subscriber::fmt::layer().with_writer(writer);
+        // A failed write (standard output closed) is not reported on standard error: that
+        // may be closed too, and the request that logged must not notice either way.
+        let fmt = tracing_subscriber::fmt::layer()
+            .with_writer(writer)
+            .log_internal_errors(false);
         Ok(match self.format {
             LogFormat::Console => fmt.with_ansi(ansi).with_filter(filter).boxed(),
             LogFormat::Json => fmt

@@ -8,7 +8,8 @@ use crate::rejection::Rejection;
 
 /// The step from the RPC level to the envelope level: refuses a call whose envelope is
 /// missing or invalid (`-32602`, the error decoding produced) and hands a valid one to the
-/// envelope-level service `S` as an [`AsapRequest`].
+/// envelope-level service `S` as an [`AsapRequest`], logging `asap.request.received`
+/// (PROTOCOL §14.2) for it.
 #[derive(Debug, Clone)]
 pub struct Envelopes<S> {
     inner: S,
@@ -36,6 +37,7 @@ where
     fn call(&mut self, call: RpcCall) -> Self::Future {
         match call.envelope {
             Ok(envelope) => {
+                crate::events::received(&envelope, &call.ctx);
                 EnvelopeFuture::inner(self.inner.call(AsapRequest::new(envelope, call.ctx)))
             }
             Err(error) => EnvelopeFuture::rejected(Rejection::Rpc(error)),

@@ -13,6 +13,7 @@ use http_body_util::combinators::Collect;
 use tower_service::Service;
 
 use crate::context::{PeerAddr, RequestContext, RpcCall};
+use crate::events::Logged;
 use crate::observe::Observation;
 use crate::registry::BoxError;
 use crate::rejection::Rejection;
@@ -41,6 +42,7 @@ pin_project_lite::pin_project! {
         #[pin]
         state: State<Collect<B>, R, R::Future>,
         observed: Option<Observed>,
+        logged: Option<Logged>,
     }
 }
 
@@ -87,6 +89,7 @@ where
         body: Collect<B>,
         service: R,
         observation: Option<&Observation>,
+        debug_log: bool,
     ) -> Self {
         Self {
             state: State::Reading {
@@ -99,6 +102,7 @@ where
                 started: Instant::now(),
                 label: None,
             }),
+            logged: Logged::start(debug_log),
         }
     }
 
@@ -108,6 +112,7 @@ where
                 response: Some(response),
             },
             observed: None,
+            logged: None,
         }
     }
 }
@@ -141,6 +146,7 @@ where
         let this = self.project();
         let mut state = this.state;
         let observed = this.observed;
+        let logged = this.logged;
         loop {
             let next = match state.as_mut().project() {
                 StateProj::Reading {
@@ -161,6 +167,9 @@ where
                             if let Some(observed) = observed.as_ref() {
                                 observed.respond(Err(&rejection));
                             }
+                            if let Some(logged) = logged.as_ref() {
+                                logged.rejected(&rejection);
+                            }
                             return Poll::Ready(Ok(rejection.into_response(None)));
                         }
                     };
@@ -173,6 +182,9 @@ where
                                     .observation
                                     .framing_error(observed.started, &error.error);
                             }
+                            if let Some(logged) = logged.as_ref() {
+                                logged.framing_error(&error.error);
+                            }
                             return Poll::Ready(Ok(response::json(
                                 StatusCode::OK,
                                 encode_error(&error),
@@ -180,6 +192,9 @@ where
                         }
                     };
                     let valid = call.envelope.is_ok();
+                    if let (Some(logged), Ok(envelope)) = (logged.as_mut(), &call.envelope) {
+                        logged.decoded(envelope);
+                    }
                     if let Some(observed) = observed.as_mut() {
                         let payload_type =
                             call.envelope.as_ref().ok().map(|e| e.payload_type.as_str());
@@ -206,9 +221,17 @@ where
                             if let Some(trace) = trace {
                                 trace.inject(&mut reply);
                             }
+                            if let Some(logged) = logged.as_ref() {
+                                logged.processed(&reply);
+                            }
                             response::json(StatusCode::OK, encode_success(&id, &reply))
                         }
-                        (Err(rejection), id) => rejection.into_response(id),
+                        (Err(rejection), id) => {
+                            if let Some(logged) = logged.as_ref() {
+                                logged.rejected(&rejection);
+                            }
+                            rejection.into_response(id)
+                        }
                         (Ok(_), None) => Rejection::Rpc(asap_codec::rpc::RpcError::internal())
                             .into_response(None),
                     };

@@ -30,7 +30,8 @@ use crate::response::Body;
 /// method not found), then call `R` with the decoded call. `R` is typically
 /// [`Auth`](crate::layers::auth::Auth) (which may refuse the call) around [`Envelopes`]
 /// (which refuses a missing or invalid envelope) around the envelope-level stack.
-/// Successful responses get trace ids injected (PROTOCOL §14.3).
+/// Successful responses get trace ids injected (PROTOCOL §14.3). Each answer is logged as
+/// `asap.request.processed` or `asap.request.error` (PROTOCOL §14.2, see `LOG_TARGET`).
 ///
 /// `poll_ready` is `R`'s; the ready service is the one the request is given to.
 #[derive(Debug, Clone)]
@@ -40,6 +41,8 @@ pub struct RpcEndpoint<R> {
     refused: Option<Rejection>,
     /// Who hears of each answered request.
     observation: Option<Observation>,
+    /// Whether request and response envelopes are logged (`ASAP_DEBUG_LOG`).
+    debug_log: bool,
 }
 
 impl<S> RpcEndpoint<Envelopes<S>> {
@@ -56,7 +59,16 @@ impl<R> RpcEndpoint<R> {
             inner,
             refused: None,
             observation: None,
+            debug_log: false,
         }
+    }
+
+    /// Logs every request and response envelope, sanitized (`ASAP_DEBUG_LOG`, PROTOCOL
+    /// §11.6), at info under [`LOG_TARGET`](crate::LOG_TARGET).
+    #[must_use]
+    pub fn with_debug_log(mut self, on: bool) -> Self {
+        self.debug_log = on;
+        self
     }
 
     /// Reports every answered request to `observation`.
@@ -101,12 +113,21 @@ where
                     Err(&rejection),
                 );
             }
+            if let Some(logged) = crate::events::Logged::start(false) {
+                logged.rejected(&rejection);
+            }
             return EndpointFuture::answered(rejection.into_response(None));
         }
         // The ready service goes into the future; a clone stays for the next request.
         let clone = self.inner.clone();
         let inner = std::mem::replace(&mut self.inner, clone);
         let (parts, body) = request.into_parts();
-        EndpointFuture::new(parts, body.collect(), inner, self.observation.as_ref())
+        EndpointFuture::new(
+            parts,
+            body.collect(),
+            inner,
+            self.observation.as_ref(),
+            self.debug_log,
+        )
     }
 }

@@ -17,8 +17,10 @@
 //!
 //! then [`Dispatch`](crate::registry::Dispatch).
 //!
-//! Around everything, [`compression`] compresses large responses when the client accepts it.
+//! Around everything, [`compression`] compresses large responses when the client accepts it,
+//! and [`access_log`] runs each request in a span and logs one line per response.
 
+pub mod access_log;
 pub mod auth;
 pub mod body_limit;
 pub mod compression;

@@ -8,6 +8,7 @@ use std::time::Instant;
 use asap_codec::rpc::RpcError;
 use asap_model::{AsapError, Envelope};
 use asap_observability::observe::{HandlerEvent, Observer};
+use asap_observability::redact::sanitize_str;
 use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
 use tower_service::Service;
@@ -95,7 +96,15 @@ impl Dispatch {
         }
     }
 
-    fn internal(&self, error: &HandlerError) -> Rejection {
+    /// The reply to a handler failure, logged in full first (credentials redacted) whatever
+    /// the reply reveals.
+    fn internal(&self, payload_type: &str, error: &HandlerError) -> Rejection {
+        tracing::error!(
+            target: crate::LOG_TARGET,
+            payload_type,
+            error = %sanitize_str(&error.to_string()),
+            "handler failed"
+        );
         match error {
             HandlerError::Rpc(e) => Rejection::Rpc(e.clone()),
             _ if self.debug => {
@@ -109,14 +118,21 @@ impl Dispatch {
         }
     }
 
-    fn panicked(&self, payload: &(dyn std::any::Any + Send)) -> Rejection {
+    /// The reply to a handler panic, logged in full first whatever the reply reveals.
+    fn panicked(&self, payload_type: &str, payload: &(dyn std::any::Any + Send)) -> Rejection {
+        let text = payload
+            .downcast_ref::<&str>()
+            .copied()
+            .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+            .unwrap_or("handler panicked");
+        tracing::error!(
+            target: crate::LOG_TARGET,
+            payload_type,
+            panic = %sanitize_str(text),
+            "handler panicked"
+        );
         if self.debug {
-            let text = payload
-                .downcast_ref::<&str>()
-                .map(|s| (*s).to_owned())
-                .or_else(|| payload.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "handler panicked".to_owned());
-            Rejection::Rpc(RpcError::internal_debug(&text, "Panic", ""))
+            Rejection::Rpc(RpcError::internal_debug(text, "Panic", ""))
         } else {
             Rejection::Rpc(RpcError::internal())
         }
@@ -134,16 +150,14 @@ impl Service<AsapRequest> for Dispatch {
 
     fn call(&mut self, mut request: AsapRequest) -> Self::Future {
         let payload_type = request.envelope.payload_type.as_str();
-        let Some(entry) = self.registry.get(payload_type).cloned() else {
+        let Some((name, entry)) = self.registry.get(payload_type) else {
             let error = RpcError::handler_not_found(payload_type);
             return Box::pin(async move { Err(Rejection::Rpc(error)) });
         };
-        // The label of the handler's runs (only registered types get here); copied because
-        // the envelope it borrows from moves into the handler.
-        let observed = self
-            .observer
-            .is_some()
-            .then(|| (Arc::<str>::from(payload_type), Instant::now()));
+        // The registered name, for the log and the metrics of the run: the envelope it
+        // matches moves into the handler.
+        let (name, entry) = (name.clone(), entry.clone());
+        let started = self.observer.is_some().then(Instant::now);
         // Parsing in place leaves the typed payload for the handler (no second parse).
         if self.validate_payloads
             && let Err(e) = request.envelope.type_payload()
@@ -151,19 +165,19 @@ impl Service<AsapRequest> for Dispatch {
             return Box::pin(async move { Err(Rejection::Rpc(RpcError::invalid_envelope(&e))) });
         }
         let this = self.clone();
-        let ran = move |this: &Dispatch, ok: bool| {
-            if let Some((payload_type, started)) = &observed {
-                this.ran(payload_type, *started, ok);
+        let ran = move |this: &Dispatch, name: &str, ok: bool| {
+            if let Some(started) = started {
+                this.ran(name, started, ok);
             }
         };
         match entry {
             Entry::Async(handler) => Box::pin(async move {
                 let result = match AssertUnwindSafe(handler.call(request)).catch_unwind().await {
                     Ok(Ok(envelope)) => Ok(envelope),
-                    Ok(Err(error)) => Err(this.internal(&error)),
-                    Err(panic) => Err(this.panicked(panic.as_ref())),
+                    Ok(Err(error)) => Err(this.internal(&name, &error)),
+                    Err(panic) => Err(this.panicked(&name, panic.as_ref())),
                 };
-                ran(&this, result.is_ok());
+                ran(&this, &name, result.is_ok());
                 result
             }),
             Entry::Blocking(handler) => {
@@ -180,13 +194,13 @@ impl Service<AsapRequest> for Dispatch {
                     .await;
                     let result = match joined {
                         Ok(Ok(envelope)) => Ok(envelope),
-                        Ok(Err(error)) => Err(this.internal(&error)),
+                        Ok(Err(error)) => Err(this.internal(&name, &error)),
                         Err(join) if join.is_panic() => {
-                            Err(this.panicked(join.into_panic().as_ref()))
+                            Err(this.panicked(&name, join.into_panic().as_ref()))
                         }
                         Err(_) => Err(Rejection::Rpc(RpcError::internal())),
                     };
-                    ran(&this, result.is_ok());
+                    ran(&this, &name, result.is_ok());
                     result
                 })
             }

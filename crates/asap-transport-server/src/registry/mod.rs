@@ -36,7 +36,9 @@ pub(crate) enum Entry {
 /// ```
 #[derive(Clone, Default)]
 pub struct HandlerRegistry {
-    handlers: HashMap<String, Entry>,
+    /// Keyed by `Arc<str>`: a request's future holds its payload type (for its log and
+    /// metrics) as a reference count, not a copy.
+    handlers: HashMap<Arc<str>, Entry>,
 }
 
 impl std::fmt::Debug for HandlerRegistry {
@@ -61,8 +63,10 @@ impl HandlerRegistry {
         payload_type: impl Into<String>,
         handler: impl Handler,
     ) -> &mut Self {
-        self.handlers
-            .insert(payload_type.into(), Entry::Async(Arc::new(handler)));
+        self.handlers.insert(
+            Arc::from(payload_type.into()),
+            Entry::Async(Arc::new(handler)),
+        );
         self
     }
 
@@ -72,8 +76,10 @@ impl HandlerRegistry {
         payload_type: impl Into<String>,
         handler: impl BlockingHandler,
     ) -> &mut Self {
-        self.handlers
-            .insert(payload_type.into(), Entry::Blocking(Arc::new(handler)));
+        self.handlers.insert(
+            Arc::from(payload_type.into()),
+            Entry::Blocking(Arc::new(handler)),
+        );
         self
     }
 
@@ -89,12 +95,13 @@ impl HandlerRegistry {
 
     /// Registered payload types, sorted.
     pub fn payload_types(&self) -> Vec<&str> {
-        let mut types: Vec<&str> = self.handlers.keys().map(String::as_str).collect();
+        let mut types: Vec<&str> = self.handlers.keys().map(|k| &**k).collect();
         types.sort_unstable();
         types
     }
 
-    pub(crate) fn get(&self, payload_type: &str) -> Option<&Entry> {
-        self.handlers.get(payload_type)
+    /// The handler of `payload_type`, with the registered name.
+    pub(crate) fn get(&self, payload_type: &str) -> Option<(&Arc<str>, &Entry)> {
+        self.handlers.get_key_value(payload_type)
     }
 }

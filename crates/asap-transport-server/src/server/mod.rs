@@ -16,6 +16,7 @@ use tower_layer::{Identity, Stack};
 use crate::config::ServerConfig;
 use crate::context::AsapRequest;
 use crate::endpoint::{Envelopes, RpcEndpoint};
+use crate::layers::access_log::AccessLog;
 use crate::layers::auth::{Auth, AuthLayer, SenderMatch, TokenValidator};
 use crate::layers::body_limit::BodyLimit;
 use crate::layers::compression::ResponseCompression;
@@ -56,8 +57,9 @@ type Endpoint = RpcEndpoint<Authenticated>;
 /// The `POST /asap` stack: body limit → per-IP rate limit → decompression → JSON-RPC
 /// endpoint → authentication → envelope check → [`EnvelopeStack`].
 type RpcStack = BodyLimit<OptionalRateLimit<Decompression<Endpoint>>>;
-/// The whole server: routes, with large responses compressed when the client accepts it.
-type Assembled = ResponseCompression<AsapService<RpcStack>>;
+/// The whole server: routes, with large responses compressed when the client accepts it,
+/// each request in its span and on the access log.
+type Assembled = AccessLog<ResponseCompression<AsapService<RpcStack>>>;
 
 /// Why a server could not be built.
 #[derive(Debug, thiserror::Error)]
@@ -412,7 +414,9 @@ impl<L> AsapServerBuilder<L> {
             }
             None => Either::Right(checked),
         };
-        let endpoint = RpcEndpoint::from_rpc(authenticated).observed(observation);
+        let endpoint = RpcEndpoint::from_rpc(authenticated)
+            .observed(observation)
+            .with_debug_log(config.debug_log);
         let decompressed = Decompression::new(endpoint, config.max_request_size);
         let limited = match (&rate_limit, config.rate_limit_key) {
             (Some(spec), RateLimitKey::PeerIp) if shared_limits.is_none() => OptionalRateLimit::on(
@@ -429,10 +433,10 @@ impl<L> AsapServerBuilder<L> {
             readiness: Readiness::new(),
             metrics: self.metrics,
         };
-        let service = ServerService::new(ResponseCompression::new(
+        let service = ServerService::new(AccessLog::new(ResponseCompression::new(
             AsapService::new(rpc, routes),
             config.response_compression,
-        ));
+        )));
         let readiness = service.readiness().clone();
         for store in self.stores.pings {
             let reachable = Arc::new(std::sync::atomic::AtomicBool::new(false));

@@ -14,6 +14,7 @@ use tower_service::Service;
 use super::Assembled as Stack;
 use crate::endpoint::EndpointFuture;
 use crate::layers::ResponseBody;
+use crate::layers::access_log::AccessLogFuture;
 use crate::layers::body_limit::LimitedBody;
 use crate::layers::compression::{CompressionBody, CompressionFuture};
 use crate::layers::decompression::DecompressionBody;
@@ -29,13 +30,17 @@ type StackBody =
 type Rpc = super::Authenticated;
 
 /// The stack's future for a request body `B`.
-type StackFuture<B> = CompressionFuture<
-    ResponseFuture<
+type StackFuture<B> = AccessLogFuture<
+    CompressionFuture<
         ResponseFuture<
-            ResponseFuture<ResponseFuture<EndpointFuture<Rpc, DecompressionBody<LimitedBody<B>>>>>,
+            ResponseFuture<
+                ResponseFuture<
+                    ResponseFuture<EndpointFuture<Rpc, DecompressionBody<LimitedBody<B>>>>,
+                >,
+            >,
         >,
+        ResponseBody<ResponseBody<ResponseBody<ResponseBody<Full<Bytes>>>>>,
     >,
-    ResponseBody<ResponseBody<ResponseBody<ResponseBody<Full<Bytes>>>>>,
 >;
 
 /// The whole server (routes, every protocol layer, response compression) as a
@@ -58,7 +63,7 @@ impl ServerService {
     /// Readiness of `/ready`: the accept loop sets it; when the service is mounted in another
     /// server, call `set_ready(true)` once that server listens.
     pub fn readiness(&self) -> &Readiness {
-        self.inner.get_ref().readiness()
+        self.inner.get_ref().get_ref().readiness()
     }
 }
 
