@@ -212,25 +212,60 @@ pub(crate) async fn build(args: &ServeArgs, config: ServerConfig) -> anyhow::Res
     })
 }
 
-/// Installs the process's log subscriber from `ASAP_LOG_FORMAT`, `ASAP_LOG_LEVEL` (or
-/// `RUST_LOG`) and `ASAP_SERVICE_NAME` (docs/operations/logging.md), writing to standard
-/// output from a thread of its own: a slow reader of the output never stalls a request (lines
-/// past a backlog of 128 000 are dropped instead). The guard flushes the backlog when dropped.
-fn init_logging() -> anyhow::Result<tracing_appender::non_blocking::WorkerGuard> {
+/// What keeps the logs and traces going until the server stops: dropped after it, they
+/// write out the log backlog and export the last spans.
+struct Telemetry {
+    _traces: Option<asap_observability::otel::Telemetry>,
+    _logs: tracing_appender::non_blocking::WorkerGuard,
+}
+
+/// Installs the process's subscriber: logs from `ASAP_LOG_FORMAT`, `ASAP_LOG_LEVEL` (or
+/// `RUST_LOG`) and `ASAP_SERVICE_NAME` (docs/operations/logging.md), written to standard
+/// output from a thread of its own (a slow reader of the output never stalls a request;
+/// lines past a backlog of 128 000 are dropped instead), and OpenTelemetry traces when the
+/// `OTEL_*` variables ask for an exporter (docs/operations/tracing.md), with the agent's
+/// id as service name unless `OTEL_SERVICE_NAME` gives one.
+fn init_telemetry(agent_id: &str) -> anyhow::Result<Telemetry> {
+    use asap_observability::otel::{OtelConfig, TracesExporter};
     use tracing_subscriber::prelude::*;
     let config = asap_observability::logging::LogConfig::from_env()?;
-    let (writer, guard) = tracing_appender::non_blocking(std::io::stdout());
+    let (writer, logs) = tracing_appender::non_blocking(std::io::stdout());
     let color = asap_observability::logging::LogConfig::stdout_wants_color();
     let layer = config.layer_with_writer_colored(writer, color)?;
-    tracing::subscriber::set_global_default(tracing_subscriber::registry().with(layer))
+    let otel = OtelConfig::from_env()?.with_default_service_name(agent_id);
+    let traces = asap_observability::otel::Telemetry::start(&otel)?;
+    let subscriber = tracing_subscriber::registry()
+        .with(layer)
+        .with(traces.as_ref().map(|t| t.layer()));
+    tracing::subscriber::set_global_default(subscriber)
         .context("cannot install the log subscriber")?;
-    Ok(guard)
+    if let TracesExporter::Otlp { protocol, endpoint } = &otel.exporter {
+        tracing::info!(
+            target: asap_transport_server::LOG_TARGET,
+            endpoint = %asap_observability::redact::sanitize_url(endpoint),
+            protocol = ?protocol,
+            service = %otel.service_name,
+            "exporting traces over OTLP"
+        );
+    }
+    Ok(Telemetry {
+        _traces: traces,
+        _logs: logs,
+    })
+}
+
+/// The id of the agent `args` serve.
+fn agent_id(args: &ServeArgs) -> anyhow::Result<String> {
+    Ok(match &args.manifest {
+        Some(path) => load_manifest(path)?.id.to_string(),
+        None => demo_manifest("http://127.0.0.1/asap").id.to_string(),
+    })
 }
 
 /// Runs the server until Ctrl-C or SIGTERM.
 pub(crate) fn run(args: &ServeArgs) -> anyhow::Result<()> {
     let config = configure(args)?;
-    let _logging = init_logging()?;
+    let _telemetry = init_telemetry(&agent_id(args)?)?;
     let workers = config
         .workers
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from));

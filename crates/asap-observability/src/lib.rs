@@ -11,6 +11,8 @@
 //!   and per handler run, and the error kinds they carry.
 //! - [`metrics`]: [`Metrics`](metrics::Metrics), every metric of §14.1 in a
 //!   prometheus-client registry, served as Prometheus text or OpenMetrics.
+//! - `otel` (feature `otel`): OpenTelemetry traces exported over OTLP (gRPC or
+//!   HTTP/protobuf) as the standard `OTEL_*` variables say (§14.3).
 //! - [`trace_view`]: the log-based trace viewer behind `asap trace` (§14.4): hops of one
 //!   trace rebuilt from JSON log lines, rendered as the reference's chain, a tree, or JSON.
 #![deny(missing_docs)]
@@ -18,5 +20,7 @@
 pub mod logging;
 pub mod metrics;
 pub mod observe;
+#[cfg(feature = "otel")]
+pub mod otel;
 pub mod redact;
 pub mod trace_view;

@@ -15,7 +15,20 @@
 //! - [`assert`](mod@assert): [`assert_envelope_valid`], [`assert_task_completed`].
 //! - [`services`]: the PostgreSQL and Redis servers of service-backed tests, skipped
 //!   locally when absent and required under `CI=true`.
-
+// The `otlp` bullet links its items only when the feature is on (rustdoc rejects the links
+// otherwise).
+#![cfg_attr(
+    feature = "otlp",
+    doc = "- [`otlp`](mod@otlp) (feature `otlp`): [`OtlpReceiver`](otlp::OtlpReceiver), an
+  OpenTelemetry OTLP trace receiver (gRPC and HTTP/protobuf) on ephemeral 127.0.0.1 ports
+  that decodes exported spans into [`ReceivedSpan`](otlp::ReceivedSpan)s."
+)]
+#![cfg_attr(
+    not(feature = "otlp"),
+    doc = "- `otlp` (feature `otlp`, off in this build): `OtlpReceiver`, an OpenTelemetry OTLP
+  trace receiver (gRPC and HTTP/protobuf) on ephemeral 127.0.0.1 ports that decodes exported
+  spans into `ReceivedSpan`s."
+)]
 #![deny(missing_docs)]
 
 mod agent;
@@ -24,6 +37,8 @@ mod client;
 pub mod fixtures;
 pub mod handlers;
 pub mod mutate;
+#[cfg(feature = "otlp")]
+pub mod otlp;
 mod raw;
 pub mod reference;
 pub mod services;

@@ -140,6 +140,7 @@ mod config;
 mod deadline;
 mod error;
 mod manifest;
+mod otel;
 mod peer_coding;
 mod pool;
 mod reply;

@@ -15,6 +15,7 @@ use bytes::Bytes;
 use http::StatusCode;
 use http::header::RETRY_AFTER;
 use serde_json::Value;
+use tracing::Instrument;
 use ulid::Ulid;
 
 use crate::LOG_TARGET;
@@ -47,10 +48,30 @@ impl Inner {
     /// Sends the envelope with up to `max_retries` attempts (see [`AsapClient::send`]).
     ///
     /// [`AsapClient::send`]: crate::AsapClient::send
+    ///
+    /// The send runs in the span `asap.send` (target [`LOG_TARGET`], with the envelope's
+    /// `asap.payload_type`, `asap.envelope.id` and `asap.recipient`), each attempt in a child
+    /// span `asap.send.attempt` of kind client. With OpenTelemetry recording them, the
+    /// envelope carries the send span's trace (see `crate::otel::mark`) and each attempt a
+    /// `traceparent` header naming its span.
     pub(crate) async fn send_with_retries(
         &self,
         envelope: &Envelope,
     ) -> Result<Envelope, ClientError> {
+        let span = tracing::info_span!(
+            target: LOG_TARGET,
+            "asap.send",
+            asap.payload_type = %envelope.payload_type,
+            asap.envelope.id = %envelope.id,
+            asap.recipient = %envelope.recipient,
+        );
+        let marked = span.in_scope(|| crate::otel::mark(envelope));
+        self.send_attempts(marked.as_ref().unwrap_or(envelope))
+            .instrument(span)
+            .await
+    }
+
+    async fn send_attempts(&self, envelope: &Envelope) -> Result<Envelope, ClientError> {
         let deadline = SendDeadline::start(self.config.deadline);
         let max_attempts = self.config.max_retries;
         if max_attempts == 0 {
@@ -71,9 +92,19 @@ impl Inner {
         let mut last_error: Option<ClientError> = None;
         loop {
             let last = attempt + 1 >= max_attempts;
-            let request =
+            let mut request =
                 self.transport
                     .post(self.base.rpc(), body.bytes.clone(), body.encoding, &key);
+            let attempt_span = tracing::info_span!(
+                target: LOG_TARGET,
+                "asap.send.attempt",
+                attempt = attempt + 1,
+                otel.kind = "client",
+                http.response.status_code = tracing::field::Empty,
+            );
+            if let Some(value) = crate::otel::traceparent(&attempt_span) {
+                request.headers_mut().insert("traceparent", value);
+            }
             tracing::debug!(
                 target: LOG_TARGET,
                 request_id = %id,
@@ -81,13 +112,18 @@ impl Inner {
                 encoding = body.encoding.map(Encoding::as_str),
                 "sending"
             );
-            let execution = self.transport.execute(request, self.config.timeout);
+            let execution = self
+                .transport
+                .execute(request, self.config.timeout)
+                .instrument(attempt_span.clone());
             let Some(outcome) = deadline.run(execution).await else {
                 return Err(deadline.exceeded(attempt + 1, hint, last_error));
             };
             if let Ok(reply) = &outcome {
                 self.peer_coding.learn(&reply.headers);
+                attempt_span.record("http.response.status_code", reply.status.as_u16());
             }
+            drop(attempt_span);
             let verdict = match outcome {
                 Ok(reply)
                     if body.encoding == Some(Encoding::AsapZstd) && rejects_compression(&reply) =>

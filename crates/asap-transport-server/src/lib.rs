@@ -96,6 +96,7 @@ mod events;
 pub mod layers;
 pub mod long_running;
 mod observe;
+mod otel;
 pub mod registry;
 mod rejection;
 pub mod response;

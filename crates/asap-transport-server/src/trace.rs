@@ -83,11 +83,7 @@ impl TraceContext {
                 from_envelope: true,
             };
         }
-        if let Some((trace_id, parent)) = headers
-            .get("traceparent")
-            .and_then(|v| v.to_str().ok())
-            .and_then(parse_traceparent)
-        {
+        if let Some((trace_id, parent)) = Self::header_parent(headers) {
             return Self {
                 trace_id,
                 span_id: fresh_span(),
@@ -147,6 +143,30 @@ impl TraceContext {
         if response.trace_id.is_none() {
             response.trace_id = Some(trace_id);
         }
+    }
+}
+
+impl TraceContext {
+    /// This context with the trace and span ids of the current OpenTelemetry span (the
+    /// request's server span) when one is recording, so that the ids a response carries are
+    /// the ones exported; a context continuing the envelope's own W3C fields is kept, and
+    /// without OpenTelemetry (feature `otel` off, or no layer installed) nothing changes.
+    pub(crate) fn aligned(mut self) -> Self {
+        if !self.from_envelope
+            && let Some((trace_id, span_id)) = crate::otel::current_ids()
+        {
+            self.trace_id = trace_id;
+            self.span_id = span_id;
+        }
+        self
+    }
+
+    /// The request's `traceparent` header, when valid: its trace id and parent span id.
+    pub(crate) fn header_parent(headers: &http::HeaderMap) -> Option<(u128, u64)> {
+        headers
+            .get("traceparent")
+            .and_then(|v| v.to_str().ok())
+            .and_then(parse_traceparent)
     }
 }
 

@@ -45,7 +45,12 @@ where
                 if let Some(stored) = extensions.get::<FormattedFields<JsonFields>>()
                     && let Ok(Value::Object(span_fields)) = serde_json::from_str(&stored.fields)
                 {
-                    fields.extend(span_fields);
+                    // `otel.name`, `otel.kind`…: instructions to tracing-opentelemetry, not data.
+                    fields.extend(
+                        span_fields
+                            .into_iter()
+                            .filter(|(k, _)| !k.starts_with("otel.")),
+                    );
                 }
             }
         }

@@ -19,7 +19,8 @@
 //!
 //! `event` is the event's `event` field when it has one (the names of §14.2 are in
 //! [`event`]), otherwise its message. When both are given, the message stays as `message`.
-//! A field named like one of the five leading members is written as `fields.<name>`. Field
+//! A field named like one of the five leading members is written as `fields.<name>`. Span
+//! fields named `otel.*` (tracing-opentelemetry's span name, kind and status) are left out. Field
 //! values are written as given: pass request data through
 //! [`sanitize_for_logging`](crate::redact::sanitize_for_logging) first (§11.6).
 //!

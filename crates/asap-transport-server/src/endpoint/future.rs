@@ -125,7 +125,7 @@ fn rpc_call(
     idempotency_key: Option<String>,
 ) -> RpcCall {
     let trace = match &envelope {
-        Ok(envelope) => TraceContext::from_request(envelope, &parts.headers),
+        Ok(envelope) => TraceContext::from_request(envelope, &parts.headers).aligned(),
         Err(_) => TraceContext::default(),
     };
     let mut ctx = RequestContext::with_trace(parts.headers, trace);

@@ -12,6 +12,10 @@
 //! INFO request{method=POST path=/asap payload_type="task.request" sender=urn:asap:agent:client envelope_id=01KB…}: asap::access: http.request status=200 duration_ms=0.41
 //! ```
 //!
+//! With OpenTelemetry (feature `otel` and asap-observability's layer installed) the span is
+//! the request's server span, named `POST /asap` (the method alone off this crate's routes)
+//! and continuing the `traceparent` header; its `otel.*` fields are left out of JSON lines.
+//!
 //! Every other event logged while the request runs (a refusal, a handler's own events) is
 //! inside the span too, so it carries the same context.
 //!
@@ -109,15 +113,19 @@ where
     }
 
     fn call(&mut self, request: Request<B>) -> Self::Future {
+        let path = request.uri().path();
         let span = tracing::info_span!(
             target: ACCESS_TARGET,
             "request",
             method = %request.method(),
-            path = request.uri().path(),
+            path,
             payload_type = Empty,
             sender = Empty,
             envelope_id = Empty,
+            otel.name = %SpanName(request.method(), path),
+            otel.kind = "server",
         );
+        crate::otel::set_http_parent(&span, request.headers());
         let started = (!span.is_disabled()).then(Instant::now);
         let inner = {
             let _entered = span.enter();
@@ -127,6 +135,32 @@ where
             inner,
             span: RequestSpan(span),
             started,
+        }
+    }
+}
+
+/// The OpenTelemetry name of a request span: `POST /asap` for the routes of this crate,
+/// the method alone for any other path (a name per path would let clients create names
+/// without bound).
+struct SpanName<'a>(&'a http::Method, &'a str);
+
+impl std::fmt::Display for SpanName<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use crate::routes::{
+            AGENT_HEALTH_PATH, ASAP_PATH, HEALTH_PATH, MANIFEST_PATH, METRICS_PATH, READY_PATH,
+        };
+        let known = [
+            ASAP_PATH,
+            MANIFEST_PATH,
+            AGENT_HEALTH_PATH,
+            HEALTH_PATH,
+            READY_PATH,
+            METRICS_PATH,
+        ];
+        if known.contains(&self.1) {
+            write!(f, "{} {}", self.0, self.1)
+        } else {
+            write!(f, "{}", self.0)
         }
     }
 }

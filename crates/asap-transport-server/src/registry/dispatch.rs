@@ -12,6 +12,7 @@ use asap_observability::redact::sanitize_str;
 use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
 use tower_service::Service;
+use tracing::Instrument;
 
 use super::handler::HandlerError;
 use super::{BlockingPool, Entry, HandlerRegistry};
@@ -164,6 +165,7 @@ impl Service<AsapRequest> for Dispatch {
         {
             return Box::pin(async move { Err(Rejection::Rpc(RpcError::invalid_envelope(&e))) });
         }
+        let span = handler_span(&name, &request);
         let this = self.clone();
         let ran = move |this: &Dispatch, name: &str, ok: bool| {
             if let Some(started) = started {
@@ -171,39 +173,63 @@ impl Service<AsapRequest> for Dispatch {
             }
         };
         match entry {
-            Entry::Async(handler) => Box::pin(async move {
-                let result = match AssertUnwindSafe(handler.call(request)).catch_unwind().await {
-                    Ok(Ok(envelope)) => Ok(envelope),
-                    Ok(Err(error)) => Err(this.internal(&name, &error)),
-                    Err(panic) => Err(this.panicked(&name, panic.as_ref())),
-                };
-                ran(&this, &name, result.is_ok());
-                result
-            }),
+            Entry::Async(handler) => Box::pin(
+                async move {
+                    let result = match AssertUnwindSafe(handler.call(request)).catch_unwind().await
+                    {
+                        Ok(Ok(envelope)) => Ok(envelope),
+                        Ok(Err(error)) => Err(this.internal(&name, &error)),
+                        Err(panic) => Err(this.panicked(&name, panic.as_ref())),
+                    };
+                    ran(&this, &name, result.is_ok());
+                    result
+                }
+                .instrument(span),
+            ),
             Entry::Blocking(handler) => {
                 let Some(permit) = self.pool.try_acquire() else {
                     let error =
                         AsapError::thread_pool_exhausted(self.pool.active(), self.pool.max());
                     return Box::pin(async move { Err(Rejection::Unavailable(error)) });
                 };
-                Box::pin(async move {
-                    let joined = tokio::task::spawn_blocking(move || {
-                        let _permit = permit;
-                        handler.call(request)
-                    })
-                    .await;
-                    let result = match joined {
-                        Ok(Ok(envelope)) => Ok(envelope),
-                        Ok(Err(error)) => Err(this.internal(&name, &error)),
-                        Err(join) if join.is_panic() => {
-                            Err(this.panicked(&name, join.into_panic().as_ref()))
-                        }
-                        Err(_) => Err(Rejection::Rpc(RpcError::internal())),
-                    };
-                    ran(&this, &name, result.is_ok());
-                    result
-                })
+                let inside = span.clone();
+                Box::pin(
+                    async move {
+                        let joined = tokio::task::spawn_blocking(move || {
+                            let _permit = permit;
+                            inside.in_scope(|| handler.call(request))
+                        })
+                        .await;
+                        let result = match joined {
+                            Ok(Ok(envelope)) => Ok(envelope),
+                            Ok(Err(error)) => Err(this.internal(&name, &error)),
+                            Err(join) if join.is_panic() => {
+                                Err(this.panicked(&name, join.into_panic().as_ref()))
+                            }
+                            Err(_) => Err(Rejection::Rpc(RpcError::internal())),
+                        };
+                        ran(&this, &name, result.is_ok());
+                        result
+                    }
+                    .instrument(span),
+                )
             }
         }
     }
+}
+
+/// The span of a handler run, `asap.handler.execute` with the attributes of PROTOCOL §14.3
+/// (`asap.agent.urn` is the envelope's recipient: the agent it was accepted for), whose
+/// parent may be the envelope's own trace fields (see `crate::otel`).
+fn handler_span(payload_type: &str, request: &AsapRequest) -> tracing::Span {
+    let envelope = &request.envelope;
+    let span = tracing::info_span!(
+        target: crate::LOG_TARGET,
+        "asap.handler.execute",
+        asap.payload_type = payload_type,
+        asap.agent.urn = %envelope.recipient,
+        asap.envelope.id = %envelope.id,
+    );
+    crate::otel::set_envelope_parent(&span, &request.ctx.trace, &request.ctx.headers);
+    span
 }
