@@ -1,9 +1,9 @@
 //! `asap serve` serves its metrics at `GET /asap/metrics` (PROTOCOL §14.1), idempotency
-//! counters included, unless started with `--no-metrics`.
+//! counters and task transitions included, unless started with `--no-metrics`.
 
 mod durable_support;
 
-use durable_support::{Serve, get_text, post};
+use durable_support::{Serve, get_text, post, submit_body, wait_for};
 use serde_json::{Value, json};
 
 fn echo_body(key: &str) -> Value {
@@ -74,5 +74,29 @@ fn no_metrics_leaves_the_path_unserved() {
     let server = Serve::start_with(data.path(), &["--rate-limit", "off", "--no-metrics"]);
     let (status, _) = get_text(&server.addr, "/asap/metrics");
     assert_eq!(status, 404);
+    server.kill();
+}
+
+/// A long-running task counts its two stored transitions.
+#[test]
+fn a_long_running_task_counts_its_transitions() {
+    let data = tempfile::tempdir().expect("data dir");
+    let server = Serve::start(data.path());
+    let reply = post(&server.addr, &submit_body("metrics-task", 2, 1));
+    assert!(reply["result"].is_object(), "{reply}");
+    let series = |from: &str, to: &str| {
+        format!(r#"asap_state_transitions_total{{from_status="{from}",to_status="{to}"}}"#)
+    };
+    wait_for("the task completes", || {
+        let (_, text) = get_text(&server.addr, "/asap/metrics");
+        sample(&text, &series("working", "completed")) == Some(1.0)
+    });
+    let (_, text) = get_text(&server.addr, "/asap/metrics");
+    assert_eq!(
+        sample(&text, &series("submitted", "working")),
+        Some(1.0),
+        "{text}"
+    );
+    assert_eq!(sample(&text, &series("working", "failed")), None, "{text}");
     server.kill();
 }

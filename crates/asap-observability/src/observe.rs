@@ -1,7 +1,8 @@
 //! What a server reports about each request, to whoever observes it.
 //!
 //! The server calls an [`Observer`] once per answered `POST /asap` request
-//! ([`Observer::on_response`]) and once per handler run ([`Observer::on_handler`]), like
+//! ([`Observer::on_response`]), once per handler run ([`Observer::on_handler`]) and once per
+//! stored transition of a long-running task ([`Observer::on_transition`]), like
 //! tower-http's `OnResponse` / `OnFailure` callbacks. [`Metrics`](crate::metrics::Metrics)
 //! is one observer; an application adds its own (an audit log, a custom metrics system) the
 //! same way. Callbacks run on the request's task, after the reply is built and before it is
@@ -23,6 +24,30 @@ pub trait Observer: Send + Sync + 'static {
     /// A handler finished (returned, failed or panicked).
     fn on_handler(&self, event: &HandlerEvent<'_>) {
         let _ = event;
+    }
+
+    /// A task moved through the state machine (PROTOCOL §8), as stored.
+    fn on_transition(&self, event: &TransitionEvent<'_>) {
+        let _ = event;
+    }
+}
+
+/// One stored task transition.
+#[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
+pub struct TransitionEvent<'a> {
+    /// The task.
+    pub task_id: &'a str,
+    /// The status it left (`submitted`, `working`…).
+    pub from: &'a str,
+    /// The status it entered.
+    pub to: &'a str,
+}
+
+impl<'a> TransitionEvent<'a> {
+    /// Task `task_id` moved from `from` to `to`.
+    pub fn new(task_id: &'a str, from: &'a str, to: &'a str) -> Self {
+        Self { task_id, from, to }
     }
 }
 
@@ -232,6 +257,12 @@ impl Observer for Observers {
     fn on_handler(&self, event: &HandlerEvent<'_>) {
         for observer in &self.0 {
             observer.on_handler(event);
+        }
+    }
+
+    fn on_transition(&self, event: &TransitionEvent<'_>) {
+        for observer in &self.0 {
+            observer.on_transition(event);
         }
     }
 }

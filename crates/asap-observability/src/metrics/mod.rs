@@ -19,7 +19,7 @@ use prometheus_client::registry::Registry;
 pub use exposition::{Format, OPENMETRICS_CONTENT_TYPE, PROMETHEUS_CONTENT_TYPE};
 use families::{Families, PerType};
 
-use crate::observe::{HandlerEvent, Observer, Outcome, ResponseEvent};
+use crate::observe::{HandlerEvent, Observer, Outcome, ResponseEvent, TransitionEvent};
 
 /// Histogram buckets of request and handler durations, in seconds (those of §14.1).
 pub const DURATION_BUCKETS: [f64; 11] = [
@@ -168,5 +168,9 @@ impl Observer for Metrics {
         series
             .handler_duration
             .observe(event.duration.as_secs_f64());
+    }
+
+    fn on_transition(&self, event: &TransitionEvent<'_>) {
+        self.families.state_transition(event.from, event.to);
     }
 }

@@ -82,6 +82,8 @@ pub(crate) struct Shared {
     jobs: HashMap<String, Arc<dyn Job>>,
     instance: String,
     updates: broadcast::Sender<TaskUpdate>,
+    /// Told of every stored transition; set once, by the server that runs this runtime.
+    observer: std::sync::OnceLock<Arc<dyn asap_observability::observe::Observer>>,
 }
 
 impl std::fmt::Debug for Shared {
@@ -146,6 +148,7 @@ impl TaskRuntimeBuilder {
                 jobs: self.jobs,
                 instance: self.instance,
                 updates,
+                observer: std::sync::OnceLock::new(),
             }),
         }
     }
@@ -164,6 +167,12 @@ pub struct ResumeReport {
 }
 
 impl TaskRuntime {
+    /// Reports every stored transition to `observer` (the server's metrics); only the first
+    /// call counts.
+    pub(crate) fn observe(&self, observer: Arc<dyn asap_observability::observe::Observer>) {
+        let _ = self.shared.observer.set(observer);
+    }
+
     /// A runtime over these stores, with no jobs yet.
     pub fn builder(
         tasks: Arc<dyn TaskStore>,
@@ -223,8 +232,7 @@ impl TaskRuntime {
         self.shared.tasks.create(&task).await?;
         let task = self
             .shared
-            .tasks
-            .transition(&task.id, TaskStatus::Working, None)
+            .transition(&task.id, TaskStatus::Submitted, TaskStatus::Working, None)
             .await?;
         let checkpoint = Checkpoint {
             job: request.skill_id.clone(),
@@ -316,6 +324,34 @@ impl TaskRuntime {
 }
 
 impl Shared {
+    /// Moves task `id` from `from` to `to` in the store, in the span
+    /// `asap.state.transition` (PROTOCOL §14.3), and tells the observer once it is stored.
+    async fn transition(
+        &self,
+        id: &TaskId,
+        from: TaskStatus,
+        to: TaskStatus,
+        progress: Option<JsonObject>,
+    ) -> Result<Task, StoreError> {
+        let span = tracing::info_span!(
+            target: crate::LOG_TARGET,
+            "asap.state.transition",
+            asap.state.from = from.as_str(),
+            asap.state.to = to.as_str(),
+            asap.task.id = %id,
+        );
+        let task =
+            tracing::Instrument::instrument(self.tasks.transition(id, to, progress), span).await?;
+        if let Some(observer) = self.observer.get() {
+            observer.on_transition(&asap_observability::observe::TransitionEvent::new(
+                id.as_str(),
+                from.as_str(),
+                to.as_str(),
+            ));
+        }
+        Ok(task)
+    }
+
     fn publish(&self, update: TaskUpdate) {
         // No receiver is not an error: nobody is listening.
         let _ = self.updates.send(update);
@@ -328,7 +364,10 @@ impl Shared {
         status: TaskStatus,
         progress: JsonObject,
     ) -> Result<(), StoreError> {
-        match self.tasks.transition(task_id, status, Some(progress)).await {
+        match self
+            .transition(task_id, TaskStatus::Working, status, Some(progress))
+            .await
+        {
             Ok(task) => {
                 self.publish(TaskUpdate {
                     task_id: task_id.clone(),

@@ -359,6 +359,9 @@ impl<L> AsapServerBuilder<L> {
                     runtime.clone(),
                     self.manifest.id.clone(),
                 );
+                if let Some(observation) = &observation {
+                    runtime.observe(observation.observer().clone());
+                }
                 background.resume = Some(runtime);
                 envelope::hook(layer)(dispatch)
             }
