@@ -95,13 +95,20 @@ pub(crate) struct CircuitBreaker {
     config: BreakerConfig,
     base_url: String,
     inner: Mutex<Inner>,
+    /// Told of each state change, after the lock is released.
+    reporter: crate::observe::Reporter,
 }
 
 impl CircuitBreaker {
-    pub(crate) fn new(config: BreakerConfig, base_url: String) -> Arc<Self> {
+    pub(crate) fn new(
+        config: BreakerConfig,
+        base_url: String,
+        reporter: crate::observe::Reporter,
+    ) -> Arc<Self> {
         Arc::new(Self {
             config,
             base_url,
+            reporter,
             inner: Mutex::new(Inner {
                 state: BreakerState::Closed,
                 failures: 0,
@@ -130,33 +137,45 @@ impl CircuitBreaker {
 
     /// Asks to send: `Err(CircuitOpen)` when refused.
     pub(crate) fn admit(self: &Arc<Self>) -> Result<Admission, ClientError> {
+        let (result, changed) = self.admit_locked();
+        if let Some(state) = changed {
+            self.reporter.breaker(state);
+        }
+        result
+    }
+
+    /// [`admit`](Self::admit) under the lock; the state entered, if it changed.
+    fn admit_locked(self: &Arc<Self>) -> (Result<Admission, ClientError>, Option<BreakerState>) {
         let mut inner = self.lock();
+        let mut changed = None;
         if inner.state == BreakerState::Open {
             let elapsed = inner
                 .last_failure
                 .is_none_or(|at| at.elapsed() >= self.config.timeout);
             if !elapsed {
-                return Err(self.rejection(inner.failures));
+                return (Err(self.rejection(inner.failures)), None);
             }
             inner.state = BreakerState::HalfOpen;
             inner.probes = 0;
             inner.epoch += 1;
+            changed = Some(BreakerState::HalfOpen);
             tracing::info!(target: LOG_TARGET, base_url = %self.base_url, "circuit breaker half-open");
         }
         let probe = if inner.state == BreakerState::HalfOpen {
             if inner.probes >= self.config.half_open_max_probes {
-                return Err(self.rejection(inner.failures));
+                return (Err(self.rejection(inner.failures)), changed);
             }
             inner.probes += 1;
             Some(inner.epoch)
         } else {
             None
         };
-        Ok(Admission {
+        let admission = Admission {
             breaker: Arc::clone(self),
             probe,
             finished: false,
-        })
+        };
+        (Ok(admission), changed)
     }
 
     fn rejection(&self, failures: u32) -> ClientError {
@@ -167,7 +186,16 @@ impl CircuitBreaker {
     }
 
     fn finish(&self, probe: Option<u64>, outcome: Option<bool>) {
+        let changed = self.finish_locked(probe, outcome);
+        if let Some(state) = changed {
+            self.reporter.breaker(state);
+        }
+    }
+
+    /// [`finish`](Self::finish) under the lock; the state entered, if it changed.
+    fn finish_locked(&self, probe: Option<u64>, outcome: Option<bool>) -> Option<BreakerState> {
         let mut inner = self.lock();
+        let before = inner.state;
         if let Some(epoch) = probe
             && epoch == inner.epoch
             && inner.probes > 0
@@ -203,6 +231,7 @@ impl CircuitBreaker {
                 }
             }
         }
+        (inner.state != before).then_some(inner.state)
     }
 }
 
@@ -248,6 +277,7 @@ mod tests {
                 half_open_max_probes: probes,
             },
             "http://localhost".into(),
+            crate::observe::Reporter::default(),
         )
     }
 

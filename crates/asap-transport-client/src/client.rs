@@ -49,6 +49,8 @@ pub(crate) struct Inner {
     pub(crate) peer_coding: PeerCoding,
     pub(crate) next_id: AtomicU64,
     pub(crate) manifests: ManifestCache,
+    /// Where sends and retries are reported.
+    pub(crate) reporter: crate::observe::Reporter,
 }
 
 impl fmt::Debug for AsapClient {
@@ -84,6 +86,8 @@ pub struct AsapClientBuilder {
     bearer_token: Option<String>,
     cache: Option<CacheConfig>,
     tls: TlsConfig,
+    #[cfg(feature = "metrics")]
+    observers: asap_observability::observe::Observers,
 }
 
 impl fmt::Debug for AsapClientBuilder {
@@ -132,6 +136,25 @@ impl AsapClientBuilder {
         self
     }
 
+    /// Reports every send, retry, circuit-breaker change and connection slot to `metrics`:
+    /// `asap_transport_send_total` and the other client metrics of PROTOCOL §14.1, and the
+    /// `asap_client_*` and `asap_circuit_breaker_*` series by `peer` (this client's
+    /// `host:port`). Give it the agent's own `Metrics` to serve them at `GET /asap/metrics`.
+    #[cfg(feature = "metrics")]
+    #[must_use]
+    pub fn metrics(self, metrics: Arc<asap_observability::metrics::Metrics>) -> Self {
+        self.observer(metrics)
+    }
+
+    /// Reports every send, retry, circuit-breaker change and connection slot to `observer`
+    /// (after any given before).
+    #[cfg(feature = "metrics")]
+    #[must_use]
+    pub fn observer(mut self, observer: Arc<dyn asap_observability::observe::Observer>) -> Self {
+        self.observers.push(observer);
+        self
+    }
+
     /// The client.
     ///
     /// Fails on an unusable URL ([`ClientError::InvalidUrl`]), plain `http://` to a
@@ -143,11 +166,24 @@ impl AsapClientBuilder {
         }
         self.config.validate()?;
         let base = BaseUrl::parse(&self.base_url, self.config.require_https)?;
-        let transport = Transport::new(&self.config, self.tls, self.bearer_token.as_deref())?;
+        #[cfg(feature = "metrics")]
+        let reporter = {
+            let observer: Option<Arc<dyn asap_observability::observe::Observer>> =
+                (!self.observers.is_empty()).then(|| Arc::new(self.observers) as _);
+            crate::observe::Reporter::new(observer, &crate::transport::host_key(base.rpc()))
+        };
+        #[cfg(not(feature = "metrics"))]
+        let reporter = crate::observe::Reporter::default();
+        let transport = Transport::new(
+            &self.config,
+            self.tls,
+            self.bearer_token.as_deref(),
+            reporter.clone(),
+        )?;
         let breaker = self
             .config
             .circuit_breaker
-            .map(|c| CircuitBreaker::new(c, base.masked().to_owned()));
+            .map(|c| CircuitBreaker::new(c, base.masked().to_owned(), reporter.clone()));
         let compression = if self.config.compression {
             Compression::new().with_threshold(self.config.compression_threshold)
         } else {
@@ -170,6 +206,7 @@ impl AsapClientBuilder {
                 next_id: AtomicU64::new(0),
                 manifests: ManifestCache::new(self.cache.unwrap_or_default()),
                 config: self.config,
+                reporter,
             }),
         })
     }
@@ -186,6 +223,8 @@ impl AsapClient {
             bearer_token: None,
             cache: None,
             tls: None,
+            #[cfg(feature = "metrics")]
+            observers: asap_observability::observe::Observers::new(),
         }
     }
 
@@ -256,6 +295,17 @@ impl AsapClient {
 
     /// [`send`](Self::send) without giving up the envelope.
     pub async fn send_ref(&self, envelope: &Envelope) -> Result<Envelope, ClientError> {
+        let reporter = &self.inner.reporter;
+        let started = reporter.is_on().then(std::time::Instant::now);
+        let result = self.send_admitted(envelope).await;
+        if let Some(started) = started {
+            reporter.send(result.as_ref().err(), started.elapsed());
+        }
+        result
+    }
+
+    /// [`send_ref`](Self::send_ref) without its report.
+    async fn send_admitted(&self, envelope: &Envelope) -> Result<Envelope, ClientError> {
         let inner = &*self.inner;
         let admission = inner.breaker.as_ref().map(|b| b.admit()).transpose()?;
         if inner.config.max_retries == 0 {

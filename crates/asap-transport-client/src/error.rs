@@ -230,6 +230,26 @@ impl Error for ClientError {
 }
 
 impl ClientError {
+    /// The kind of the error as a metric label value (the `reason` of
+    /// `asap_transport_send_errors_total`).
+    #[cfg_attr(not(feature = "metrics"), allow(dead_code))]
+    pub(crate) fn kind_name(&self) -> &'static str {
+        match self {
+            Self::Connection { .. } => "connection",
+            Self::Timeout { .. } => "timeout",
+            Self::DeadlineExceeded { .. } => "deadline_exceeded",
+            Self::Remote { .. } => "remote",
+            Self::CircuitOpen { .. } => "circuit_open",
+            Self::PoolTimeout { .. } => "pool_timeout",
+            Self::InvalidUrl { .. } => "invalid_url",
+            Self::InsecureUrl { .. } => "insecure_url",
+            Self::InvalidResponse { .. } => "invalid_response",
+            Self::InvalidConfig { .. } => "invalid_config",
+            Self::EmptyBatch => "empty_batch",
+            Self::Manifest { .. } => "manifest",
+        }
+    }
+
     pub(crate) fn invalid_config(message: impl Into<String>) -> Self {
         Self::InvalidConfig {
             message: message.into(),

@@ -140,6 +140,7 @@ mod config;
 mod deadline;
 mod error;
 mod manifest;
+mod observe;
 mod otel;
 mod peer_coding;
 mod pool;

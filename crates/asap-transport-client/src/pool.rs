@@ -69,6 +69,12 @@ impl HostSlots {
     }
 
     /// Slots to `host` not in use right now.
+    /// Slots in use of the host `permit` was taken for (`permit` included).
+    pub(crate) fn in_use(&self, permit: &OwnedSemaphorePermit) -> usize {
+        self.per_host
+            .saturating_sub(permit.semaphore().available_permits())
+    }
+
     #[cfg(test)]
     pub(crate) fn available(&self, host: &str) -> usize {
         self.semaphore(host).available_permits()

@@ -188,6 +188,7 @@ impl Inner {
                 delay_ms = delay.as_millis() as u64,
                 "attempt failed, retrying"
             );
+            self.reporter.retry();
             tokio::time::sleep(delay).await;
             last_error = Some(error);
             attempt += 1;

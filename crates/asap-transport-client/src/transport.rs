@@ -80,6 +80,7 @@ pub(crate) struct Transport {
     slots: HostSlots,
     max_response_size: usize,
     authorization: Option<HeaderValue>,
+    reporter: crate::observe::Reporter,
 }
 
 /// TLS settings given to the builder.
@@ -94,6 +95,7 @@ impl Transport {
         config: &ClientConfig,
         tls: TlsConfig,
         bearer_token: Option<&str>,
+        reporter: crate::observe::Reporter,
     ) -> Result<Self, ClientError> {
         let mut http = HttpConnector::new();
         http.set_nodelay(true);
@@ -125,6 +127,7 @@ impl Transport {
             slots: HostSlots::new(config.max_connections_per_host, config.pool_acquire_timeout),
             max_response_size: config.max_response_size,
             authorization,
+            reporter,
         })
     }
 
@@ -189,11 +192,25 @@ impl Transport {
         timeout: Duration,
     ) -> Result<HttpReply, AttemptError> {
         let host = host_key(request.uri());
-        let _slot = self
+        let waiting = self.reporter.is_on().then(std::time::Instant::now);
+        let slot = self
             .slots
             .acquire(&host)
             .await
             .map_err(AttemptError::Pool)?;
+        let _slot = match waiting {
+            Some(started) => {
+                let in_use = self.slots.in_use(&slot);
+                self.reporter.pool(&host, in_use, Some(started.elapsed()));
+                Slot::Reported {
+                    permit: Some(slot),
+                    host,
+                    slots: &self.slots,
+                    reporter: &self.reporter,
+                }
+            }
+            None => Slot::Plain(slot),
+        };
         match tokio::time::timeout(timeout, self.round_trip(request)).await {
             Ok(result) => result,
             Err(_) => Err(AttemptError::Timeout(timeout)),
@@ -301,4 +318,32 @@ pub(crate) fn host_key(uri: &Uri) -> String {
         _ => 80,
     });
     format!("{host}:{port}")
+}
+
+/// A connection slot held for one attempt; when reporting, giving it back is reported too.
+enum Slot<'a> {
+    Plain(#[allow(dead_code)] tokio::sync::OwnedSemaphorePermit),
+    Reported {
+        permit: Option<tokio::sync::OwnedSemaphorePermit>,
+        host: String,
+        slots: &'a HostSlots,
+        reporter: &'a crate::observe::Reporter,
+    },
+}
+
+impl Drop for Slot<'_> {
+    fn drop(&mut self) {
+        if let Slot::Reported {
+            permit,
+            host,
+            slots,
+            reporter,
+        } = self
+            && let Some(permit) = permit.take()
+        {
+            let in_use = slots.in_use(&permit).saturating_sub(1);
+            drop(permit);
+            reporter.pool(host, in_use, None);
+        }
+    }
 }

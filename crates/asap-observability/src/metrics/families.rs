@@ -55,9 +55,9 @@ struct Build {
     version: &'static str,
 }
 
-type Histograms<L> = Family<L, Histogram, fn() -> Histogram>;
+pub(super) type Histograms<L> = Family<L, Histogram, fn() -> Histogram>;
 
-fn durations() -> Histogram {
+pub(super) fn durations() -> Histogram {
     Histogram::new(DURATION_BUCKETS)
 }
 

@@ -1,12 +1,14 @@
 //! Prometheus / OpenMetrics metrics of an agent (PROTOCOL §14.1, without the reference's
 //! bucket bug I-13).
 //!
-//! [`Metrics`] owns a [`Registry`] holding every metric of §14.1 and is an
-//! [`Observer`]: give it to the server and serve [`Metrics::encode`] at `GET /asap/metrics`
-//! (the server's builder does both). Applications register their own metrics in the same
+//! [`Metrics`] owns a [`Registry`] holding every metric of §14.1, and client metrics by
+//! peer, and is an [`Observer`]: give it to the server and serve [`Metrics::encode`] at
+//! `GET /asap/metrics` (the server's builder does both), and to the clients the agent sends
+//! with (`AsapClientBuilder::metrics`, feature `metrics` of asap-transport-client). Applications register their own metrics in the same
 //! registry ([`Metrics::registry_mut`] before sharing it, or [`Metrics::register_counter_fn`]
 //! for values read at scrape time).
 
+mod client;
 mod exposition;
 mod families;
 
@@ -19,7 +21,10 @@ use prometheus_client::registry::Registry;
 pub use exposition::{Format, OPENMETRICS_CONTENT_TYPE, PROMETHEUS_CONTENT_TYPE};
 use families::{Families, PerType};
 
-use crate::observe::{HandlerEvent, Observer, Outcome, ResponseEvent, TransitionEvent};
+use crate::observe::{
+    BreakerEvent, HandlerEvent, Observer, Outcome, PoolEvent, ResponseEvent, SendEvent,
+    TransitionEvent,
+};
 
 /// Histogram buckets of request and handler durations, in seconds (those of §14.1).
 pub const DURATION_BUCKETS: [f64; 11] = [
@@ -32,6 +37,7 @@ pub struct Metrics {
     /// update their series through the handles in `families` and `per_type`.
     registry: RwLock<Registry>,
     families: Families,
+    client: client::ClientFamilies,
     /// Handles of the series of each payload type label, so that a request updates its
     /// series without building a label set (an allocation) and hashing it in the family.
     per_type: RwLock<HashMap<Box<str>, Arc<PerType>>>,
@@ -62,9 +68,11 @@ impl Metrics {
     pub fn new() -> Self {
         let mut registry = Registry::default();
         let families = Families::register(&mut registry, Instant::now());
+        let client = client::ClientFamilies::register(&mut registry);
         Self {
             registry: RwLock::new(registry),
             families,
+            client,
             per_type: RwLock::default(),
         }
     }
@@ -172,5 +180,32 @@ impl Observer for Metrics {
 
     fn on_transition(&self, event: &TransitionEvent<'_>) {
         self.families.state_transition(event.from, event.to);
+    }
+
+    fn on_send(&self, event: &SendEvent<'_>) {
+        let status = if event.error.is_some() {
+            "error"
+        } else {
+            "success"
+        };
+        self.families
+            .transport_send(status, event.duration.as_secs_f64());
+        if let Some(reason) = event.error {
+            self.families.transport_send_error(reason);
+        }
+        self.client.send(event);
+    }
+
+    fn on_retry(&self, peer: &str) {
+        self.families.retries.inc();
+        self.client.retry(peer);
+    }
+
+    fn on_breaker(&self, event: &BreakerEvent<'_>) {
+        self.client.breaker(event);
+    }
+
+    fn on_pool(&self, event: &PoolEvent<'_>) {
+        self.client.pool(event);
     }
 }

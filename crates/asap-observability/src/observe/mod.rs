@@ -1,16 +1,22 @@
-//! What a server reports about each request, to whoever observes it.
+//! What servers and clients report, to whoever observes them.
 //!
-//! The server calls an [`Observer`] once per answered `POST /asap` request
+//! A server calls an [`Observer`] once per answered `POST /asap` request
 //! ([`Observer::on_response`]), once per handler run ([`Observer::on_handler`]) and once per
-//! stored transition of a long-running task ([`Observer::on_transition`]), like
-//! tower-http's `OnResponse` / `OnFailure` callbacks. [`Metrics`](crate::metrics::Metrics)
-//! is one observer; an application adds its own (an audit log, a custom metrics system) the
-//! same way. Callbacks run on the request's task, after the reply is built and before it is
-//! sent: keep them short and never block.
+//! stored transition of a long-running task ([`Observer::on_transition`]). A client calls it
+//! once per send ([`Observer::on_send`]), retry ([`Observer::on_retry`]), circuit-breaker
+//! change ([`Observer::on_breaker`]) and connection slot taken or given back
+//! ([`Observer::on_pool`]). Like tower-http's `OnResponse` / `OnFailure` callbacks:
+//! [`Metrics`](crate::metrics::Metrics) is one observer; an application adds its own (an
+//! audit log, a custom metrics system) the same way. Callbacks run on the task of the
+//! request or send they report: keep them short and never block.
+
+mod client;
 
 use std::time::Duration;
 
-/// Receives the server's request and handler events. Every method has an empty default.
+pub use client::{BreakerEvent, PoolEvent, SendEvent};
+
+/// Receives the events of servers and clients. Every method has an empty default.
 ///
 /// Calls come from many tasks at once. An observer records what it is told and nothing a
 /// request depends on: it never fails or delays a request, and a call interrupted by a
@@ -28,6 +34,26 @@ pub trait Observer: Send + Sync + 'static {
 
     /// A task moved through the state machine (PROTOCOL §8), as stored.
     fn on_transition(&self, event: &TransitionEvent<'_>) {
+        let _ = event;
+    }
+
+    /// A client's send finished.
+    fn on_send(&self, event: &SendEvent<'_>) {
+        let _ = event;
+    }
+
+    /// A client is about to try a send again (to `peer`).
+    fn on_retry(&self, peer: &str) {
+        let _ = peer;
+    }
+
+    /// A client's circuit breaker changed state.
+    fn on_breaker(&self, event: &BreakerEvent<'_>) {
+        let _ = event;
+    }
+
+    /// A client took or gave back a connection slot.
+    fn on_pool(&self, event: &PoolEvent<'_>) {
         let _ = event;
     }
 }
@@ -263,6 +289,30 @@ impl Observer for Observers {
     fn on_transition(&self, event: &TransitionEvent<'_>) {
         for observer in &self.0 {
             observer.on_transition(event);
+        }
+    }
+
+    fn on_send(&self, event: &SendEvent<'_>) {
+        for observer in &self.0 {
+            observer.on_send(event);
+        }
+    }
+
+    fn on_retry(&self, peer: &str) {
+        for observer in &self.0 {
+            observer.on_retry(peer);
+        }
+    }
+
+    fn on_breaker(&self, event: &BreakerEvent<'_>) {
+        for observer in &self.0 {
+            observer.on_breaker(event);
+        }
+    }
+
+    fn on_pool(&self, event: &PoolEvent<'_>) {
+        for observer in &self.0 {
+            observer.on_pool(event);
         }
     }
 }

@@ -1,0 +1,99 @@
+//! Reports of sends, retries, circuit-breaker changes and connection slots to an
+//! [`Observer`](asap_observability::observe::Observer) (feature `metrics`), labelled with the
+//! peer's `host:port`. Without the feature, or without an observer, every report is a no-op.
+
+use std::time::Duration;
+
+use crate::error::ClientError;
+
+/// Where a client's reports go.
+#[derive(Clone, Default)]
+pub(crate) struct Reporter {
+    #[cfg(feature = "metrics")]
+    to: Option<std::sync::Arc<To>>,
+}
+
+#[cfg(feature = "metrics")]
+struct To {
+    observer: std::sync::Arc<dyn asap_observability::observe::Observer>,
+    peer: Box<str>,
+}
+
+impl std::fmt::Debug for Reporter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Reporter")
+            .field("on", &self.is_on())
+            .finish()
+    }
+}
+
+#[cfg(feature = "metrics")]
+impl Reporter {
+    /// Reports of a client of `peer` to `observer`.
+    pub(crate) fn new(
+        observer: Option<std::sync::Arc<dyn asap_observability::observe::Observer>>,
+        peer: &str,
+    ) -> Self {
+        Self {
+            to: observer.map(|observer| {
+                std::sync::Arc::new(To {
+                    observer,
+                    peer: peer.into(),
+                })
+            }),
+        }
+    }
+
+    pub(crate) fn is_on(&self) -> bool {
+        self.to.is_some()
+    }
+
+    /// A send ended with `result` after `duration`.
+    pub(crate) fn send(&self, error: Option<&ClientError>, duration: Duration) {
+        use asap_observability::observe::SendEvent;
+        if let Some(to) = &self.to {
+            let reason = error.map(ClientError::kind_name);
+            to.observer
+                .on_send(&SendEvent::new(&to.peer, reason, duration));
+        }
+    }
+
+    /// A send is tried again.
+    pub(crate) fn retry(&self) {
+        if let Some(to) = &self.to {
+            to.observer.on_retry(&to.peer);
+        }
+    }
+
+    /// The circuit breaker entered `state`.
+    pub(crate) fn breaker(&self, state: crate::BreakerState) {
+        use asap_observability::observe::BreakerEvent;
+        if let Some(to) = &self.to {
+            to.observer
+                .on_breaker(&BreakerEvent::new(&to.peer, state.as_str()));
+        }
+    }
+
+    /// `in_use` slots to `host` are taken; `waited` for a slot just taken.
+    pub(crate) fn pool(&self, host: &str, in_use: usize, waited: Option<Duration>) {
+        use asap_observability::observe::PoolEvent;
+        if let Some(to) = &self.to {
+            to.observer.on_pool(&PoolEvent::new(host, in_use, waited));
+        }
+    }
+}
+
+#[cfg(not(feature = "metrics"))]
+impl Reporter {
+    pub(crate) fn is_on(&self) -> bool {
+        false
+    }
+
+    pub(crate) fn send(&self, _error: Option<&ClientError>, _duration: Duration) {}
+
+    pub(crate) fn retry(&self) {}
+
+    pub(crate) fn breaker(&self, _state: crate::BreakerState) {}
+
+    pub(crate) fn pool(&self, _host: &str, _in_use: usize, _waited: Option<Duration>) {}
+}

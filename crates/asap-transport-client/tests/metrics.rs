@@ -1,0 +1,108 @@
+//! Client metrics (feature `metrics`): sends, errors, retries, the circuit breaker and
+//! connection slots counted by peer, as a scrape of the agent's `Metrics` shows them.
+#![cfg(feature = "metrics")]
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use asap_observability::metrics::{Format, Metrics};
+use asap_transport_client::{AsapClient, BreakerConfig, ClientError};
+use common::{Reply, ScriptedServer, small_envelope};
+
+fn sample(text: &str, series: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
+        .and_then(|value| value.parse().ok())
+}
+
+#[tokio::test(start_paused = true)]
+async fn sends_retries_breaker_and_slots_are_counted_by_peer() {
+    let server = ScriptedServer::start(vec![
+        Reply::echo(),
+        Reply::echo(),
+        Reply::status(503, "busy"),
+        Reply::status(503, "busy"),
+    ])
+    .await;
+    let metrics = Arc::new(Metrics::new());
+    let client = AsapClient::builder(server.url())
+        .max_retries(2)
+        .base_delay(Duration::from_millis(10))
+        .circuit_breaker(BreakerConfig {
+            threshold: 1,
+            timeout: Duration::from_secs(60),
+            half_open_max_probes: 1,
+        })
+        .metrics(metrics.clone())
+        .build()
+        .unwrap();
+    client.send(small_envelope()).await.expect("first");
+    client.send(small_envelope()).await.expect("second");
+    // Two 503s: one retry, then the send fails and opens the breaker…
+    let failed = client.send(small_envelope()).await.unwrap_err();
+    assert!(failed.is_status(), "{failed:?}");
+    // …which refuses the next send without sending it.
+    let refused = client.send(small_envelope()).await.unwrap_err();
+    assert!(
+        matches!(refused, ClientError::CircuitOpen { .. }),
+        "{refused:?}"
+    );
+    assert_eq!(server.request_count(), 4);
+
+    let text = metrics.encode(Format::Prometheus);
+    let peer = format!("127.0.0.1:{}", server.addr().port());
+    let expect = [
+        (
+            format!(r#"asap_client_sends_total{{peer="{peer}",status="success"}}"#),
+            2.0,
+        ),
+        (
+            format!(r#"asap_client_sends_total{{peer="{peer}",status="error"}}"#),
+            2.0,
+        ),
+        (
+            r#"asap_transport_send_total{status="success"}"#.to_owned(),
+            2.0,
+        ),
+        (
+            r#"asap_transport_send_total{status="error"}"#.to_owned(),
+            2.0,
+        ),
+        (
+            r#"asap_transport_send_errors_total{reason="connection"}"#.to_owned(),
+            1.0,
+        ),
+        (
+            r#"asap_transport_send_errors_total{reason="circuit_open"}"#.to_owned(),
+            1.0,
+        ),
+        ("asap_transport_retries_total".to_owned(), 1.0),
+        (
+            format!(r#"asap_client_retries_total{{peer="{peer}"}}"#),
+            1.0,
+        ),
+        (
+            format!(r#"asap_circuit_breaker_state{{peer="{peer}"}}"#),
+            2.0,
+        ),
+        (
+            format!(r#"asap_circuit_breaker_transitions_total{{peer="{peer}",state="open"}}"#),
+            1.0,
+        ),
+        // Four attempts took a slot, and every slot was given back.
+        (
+            format!(r#"asap_client_pool_acquire_duration_seconds_count{{peer="{peer}"}}"#),
+            4.0,
+        ),
+        (format!(r#"asap_client_pool_in_use{{peer="{peer}"}}"#), 0.0),
+        (
+            format!(r#"asap_client_send_duration_seconds_count{{peer="{peer}"}}"#),
+            4.0,
+        ),
+    ];
+    for (series, value) in expect {
+        assert_eq!(sample(&text, &series), Some(value), "{series} in\n{text}");
+    }
+}
