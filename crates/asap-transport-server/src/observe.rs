@@ -72,25 +72,37 @@ impl Observation {
             .clone()
     }
 
-    /// Reports a request answered with `result` that arrived at `started`.
-    pub(crate) fn respond(&self, label: &str, started: Instant, result: Result<(), &Rejection>) {
-        let outcome = match result {
+    /// The outcome of a request answered with `result`.
+    pub(crate) fn outcome(result: Result<(), &Rejection>) -> Outcome {
+        match result {
             Ok(()) => Outcome::Success,
             Err(rejection) => Outcome::Error(classify(rejection)),
-        };
-        self.0
-            .observer
-            .on_response(&ResponseEvent::new(label, outcome, started.elapsed()));
+        }
+    }
+
+    /// Reports a request that arrived at `started` and was answered with `outcome`, with
+    /// the sizes of its body as read and of the reply's body (`sizes`).
+    pub(crate) fn respond(
+        &self,
+        label: &str,
+        started: Instant,
+        outcome: Outcome,
+        sizes: (Option<usize>, Option<usize>),
+    ) {
+        self.0.observer.on_response(
+            &ResponseEvent::new(label, outcome, started.elapsed()).with_sizes(sizes.0, sizes.1),
+        );
     }
 
     /// Reports a JSON-RPC framing error (answered before any service ran).
-    pub(crate) fn framing_error(&self, started: Instant, error: &RpcError) {
+    pub(crate) fn framing_error(
+        &self,
+        started: Instant,
+        error: &RpcError,
+        sizes: (Option<usize>, Option<usize>),
+    ) {
         let outcome = Outcome::Error(classify_rpc(error));
-        self.0.observer.on_response(&ResponseEvent::new(
-            &self.0.other,
-            outcome,
-            started.elapsed(),
-        ));
+        self.respond(&self.0.other, started, outcome, sizes);
     }
 }
 

@@ -5,7 +5,9 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use asap_observability::metrics::{Metrics, OPENMETRICS_CONTENT_TYPE, PROMETHEUS_CONTENT_TYPE};
+use asap_observability::metrics::{
+    Format, Metrics, OPENMETRICS_CONTENT_TYPE, PROMETHEUS_CONTENT_TYPE,
+};
 use asap_testing::TestClient;
 use asap_testing::fixtures::{echo_agent_manifest, task_request};
 use asap_transport_server::echo::EchoHandler;
@@ -307,4 +309,80 @@ async fn prometheus_scrapes_the_agent() {
     );
     server.kill().await.ok();
     agent.shutdown();
+}
+
+/// A request waiting in its handler is in flight; answered, or dropped by its client, it
+/// is not. Body sizes are observed per answered request.
+#[tokio::test]
+async fn requests_in_flight_and_body_sizes() {
+    use asap_testing::handlers::{Gate, scripted_builder};
+    let metrics = Arc::new(Metrics::new());
+    let gate = Gate::new();
+    let server = scripted_builder(ServerConfig::builder().rate_limit(None).build(), &gate)
+        .metrics(metrics.clone())
+        .build()
+        .expect("server");
+    let agent = asap_testing::TestAgent::serve(server).await;
+    let client = TestClient::new();
+    let active = || sample(&metrics.encode(Format::Prometheus), "asap_active_requests");
+    let wait_until = |want: f64| {
+        let active = &active;
+        async move {
+            for _ in 0..500 {
+                if active() == Some(want) {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            panic!("asap_active_requests never became {want}: {:?}", active());
+        }
+    };
+    assert_eq!(active(), Some(0.0));
+
+    let recipient = echo_agent_manifest().id.to_string();
+    let waiting = task_request(SENDER, &recipient, json!({"wait": true}));
+    let base = agent.base_url();
+    let answered = {
+        let (client, base, waiting) = (client.clone(), base.clone(), waiting.clone());
+        tokio::spawn(async move { client.send_envelope(&base, &waiting).await })
+    };
+    wait_until(1.0).await;
+    gate.open();
+    let reply = answered.await.expect("joined");
+    assert!(reply.json.get("result").is_some(), "{}", reply.text());
+    wait_until(0.0).await;
+
+    // A client that goes away while its request waits: the request is over all the same.
+    let gate = Gate::new();
+    let server = scripted_builder(ServerConfig::builder().rate_limit(None).build(), &gate)
+        .metrics(metrics.clone())
+        .build()
+        .expect("server");
+    let second = asap_testing::TestAgent::serve(server).await;
+    let abandoned = {
+        let (client, base, waiting) = (client.clone(), second.base_url(), waiting.clone());
+        tokio::spawn(async move { client.send_envelope(&base, &waiting).await })
+    };
+    wait_until(1.0).await;
+    abandoned.abort();
+    wait_until(0.0).await;
+    gate.open();
+
+    let text = metrics.encode(Format::Prometheus);
+    assert_eq!(
+        sample(&text, "asap_request_size_bytes_count"),
+        Some(1.0),
+        "{text}"
+    );
+    assert_eq!(
+        sample(&text, "asap_response_size_bytes_count"),
+        Some(1.0),
+        "{text}"
+    );
+    let body = serde_json::to_vec(&asap_testing::fixtures::rpc_request(&waiting)).unwrap();
+    assert_eq!(
+        sample(&text, "asap_request_size_bytes_sum"),
+        Some(body.len() as f64),
+        "{text}"
+    );
 }

@@ -11,6 +11,7 @@
 mod client;
 mod exposition;
 mod families;
+mod flow;
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -20,6 +21,7 @@ use prometheus_client::registry::Registry;
 
 pub use exposition::{Format, OPENMETRICS_CONTENT_TYPE, PROMETHEUS_CONTENT_TYPE};
 use families::{Families, PerType};
+pub use flow::SIZE_BUCKETS;
 
 use crate::observe::{
     BreakerEvent, HandlerEvent, Observer, Outcome, PoolEvent, ResponseEvent, SendEvent,
@@ -38,6 +40,7 @@ pub struct Metrics {
     registry: RwLock<Registry>,
     families: Families,
     client: client::ClientFamilies,
+    flow: flow::Flow,
     /// Handles of the series of each payload type label, so that a request updates its
     /// series without building a label set (an allocation) and hashing it in the family.
     per_type: RwLock<HashMap<Box<str>, Arc<PerType>>>,
@@ -69,10 +72,12 @@ impl Metrics {
         let mut registry = Registry::default();
         let families = Families::register(&mut registry, Instant::now());
         let client = client::ClientFamilies::register(&mut registry);
+        let flow = flow::Flow::register(&mut registry);
         Self {
             registry: RwLock::new(registry),
             families,
             client,
+            flow,
             per_type: RwLock::default(),
         }
     }
@@ -150,7 +155,24 @@ impl Metrics {
 }
 
 impl Observer for Metrics {
+    fn on_request_start(&self) {
+        self.flow.active.inc();
+    }
+
+    fn on_request_end(&self) {
+        self.flow.active.dec();
+    }
+
     fn on_response(&self, event: &ResponseEvent<'_>) {
+        #[allow(clippy::cast_precision_loss)] // sizes far below 2^52
+        {
+            if let Some(bytes) = event.request_bytes {
+                self.flow.request_size.observe(bytes as f64);
+            }
+            if let Some(bytes) = event.response_bytes {
+                self.flow.response_size.observe(bytes as f64);
+            }
+        }
         let series = self.per_type(event.payload_type);
         let seconds = event.duration.as_secs_f64();
         match event.outcome {

@@ -22,6 +22,15 @@ pub use client::{BreakerEvent, PoolEvent, SendEvent};
 /// request depends on: it never fails or delays a request, and a call interrupted by a
 /// panic leaves it usable by the next one (the server treats observers as unwind-safe).
 pub trait Observer: Send + Sync + 'static {
+    /// A `POST /asap` request arrived at the endpoint. Paired with
+    /// [`on_request_end`](Self::on_request_end).
+    fn on_request_start(&self) {}
+
+    /// A request reported by [`on_request_start`](Self::on_request_start) is over: called
+    /// exactly once per start, also for a request dropped unanswered (its client went
+    /// away), after [`on_response`](Self::on_response) when there was one.
+    fn on_request_end(&self) {}
+
     /// A `POST /asap` request was answered.
     fn on_response(&self, event: &ResponseEvent<'_>) {
         let _ = event;
@@ -88,6 +97,10 @@ pub struct ResponseEvent<'a> {
     pub outcome: Outcome,
     /// From the request's arrival at the endpoint to its reply.
     pub duration: Duration,
+    /// The request body as read (after any decompression), when it was read.
+    pub request_bytes: Option<usize>,
+    /// The reply's body as encoded (before any response compression).
+    pub response_bytes: Option<usize>,
 }
 
 impl<'a> ResponseEvent<'a> {
@@ -97,7 +110,20 @@ impl<'a> ResponseEvent<'a> {
             payload_type,
             outcome,
             duration,
+            request_bytes: None,
+            response_bytes: None,
         }
+    }
+
+    /// This event with the sizes of the request body read and of the reply's body.
+    pub fn with_sizes(
+        mut self,
+        request_bytes: Option<usize>,
+        response_bytes: Option<usize>,
+    ) -> Self {
+        self.request_bytes = request_bytes;
+        self.response_bytes = response_bytes;
+        self
     }
 }
 
@@ -274,6 +300,18 @@ impl Observers {
 }
 
 impl Observer for Observers {
+    fn on_request_start(&self) {
+        for observer in &self.0 {
+            observer.on_request_start();
+        }
+    }
+
+    fn on_request_end(&self) {
+        for observer in &self.0 {
+            observer.on_request_end();
+        }
+    }
+
     fn on_response(&self, event: &ResponseEvent<'_>) {
         for observer in &self.0 {
             observer.on_response(event);

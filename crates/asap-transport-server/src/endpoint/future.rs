@@ -46,19 +46,49 @@ pin_project_lite::pin_project! {
     }
 }
 
-/// What a request reports to its observer: when it arrived and, once its envelope is
-/// decoded, its payload type label.
+/// What a request reports to its observer: when it arrived, the size of its body and,
+/// once its envelope is decoded, its payload type label. Made when the request arrives
+/// (`on_request_start`); dropped when it is over, answered or not (`on_request_end`).
 struct Observed {
     observation: Observation,
     started: Instant,
     label: Option<Arc<str>>,
+    request_bytes: Option<usize>,
 }
 
 impl Observed {
-    fn respond(&self, result: Result<(), &Rejection>) {
-        let label = self.label.as_deref().unwrap_or(crate::observe::OTHER);
-        self.observation.respond(label, self.started, result);
+    fn new(observation: &Observation) -> Self {
+        observation.observer().on_request_start();
+        Self {
+            observation: observation.clone(),
+            started: Instant::now(),
+            label: None,
+            request_bytes: None,
+        }
     }
+
+    fn respond(&self, outcome: asap_observability::observe::Outcome, response: &Response<Body>) {
+        let label = self.label.as_deref().unwrap_or(crate::observe::OTHER);
+        let sizes = (self.request_bytes, body_size(response));
+        self.observation
+            .respond(label, self.started, outcome, sizes);
+    }
+}
+
+impl Drop for Observed {
+    fn drop(&mut self) {
+        self.observation.observer().on_request_end();
+    }
+}
+
+/// The exact size of a reply's body (every reply of the endpoint has one).
+pub(super) fn body_size(response: &Response<Body>) -> Option<usize> {
+    use http_body::Body as _;
+    response
+        .body()
+        .size_hint()
+        .exact()
+        .and_then(|n| usize::try_from(n).ok())
 }
 
 impl<R, B> std::fmt::Debug for EndpointFuture<R, B>
@@ -97,11 +127,7 @@ where
                 parts: Some(parts),
                 service: Some(service),
             },
-            observed: observation.map(|observation| Observed {
-                observation: observation.clone(),
-                started: Instant::now(),
-                label: None,
-            }),
+            observed: observation.map(Observed::new),
             logged: Logged::start(debug_log),
         }
     }
@@ -164,31 +190,37 @@ where
                         Err(e) => {
                             state.set(State::Done);
                             let rejection = Rejection::from_body_error(e.into());
-                            if let Some(observed) = observed.as_ref() {
-                                observed.respond(Err(&rejection));
-                            }
+                            let outcome = Observation::outcome(Err(&rejection));
                             if let Some(logged) = logged.as_ref() {
                                 logged.rejected(&rejection);
                             }
-                            return Poll::Ready(Ok(rejection.into_response(None)));
+                            let response = rejection.into_response(None);
+                            if let Some(observed) = observed.as_ref() {
+                                observed.respond(outcome, &response);
+                            }
+                            return Poll::Ready(Ok(response));
                         }
                     };
+                    if let Some(observed) = observed.as_mut() {
+                        observed.request_bytes = Some(bytes.len());
+                    }
                     let (call, key) = match decode_request_keyed(&bytes) {
                         Ok(keyed) => (keyed.call, keyed.idempotency_key),
                         Err(error) => {
                             state.set(State::Done);
-                            if let Some(observed) = observed.as_ref() {
-                                observed
-                                    .observation
-                                    .framing_error(observed.started, &error.error);
-                            }
                             if let Some(logged) = logged.as_ref() {
                                 logged.framing_error(&error.error);
                             }
-                            return Poll::Ready(Ok(response::json(
-                                StatusCode::OK,
-                                encode_error(&error),
-                            )));
+                            let response = response::json(StatusCode::OK, encode_error(&error));
+                            if let Some(observed) = observed.as_ref() {
+                                let sizes = (observed.request_bytes, body_size(&response));
+                                observed.observation.framing_error(
+                                    observed.started,
+                                    &error.error,
+                                    sizes,
+                                );
+                            }
+                            return Poll::Ready(Ok(response));
                         }
                     };
                     let valid = call.envelope.is_ok();
@@ -213,9 +245,9 @@ where
                     let id = id.take();
                     let trace = trace.take();
                     state.set(State::Done);
-                    if let Some(observed) = observed.as_ref() {
-                        observed.respond(result.as_ref().map(|_| ()));
-                    }
+                    let outcome = observed
+                        .as_ref()
+                        .map(|_| Observation::outcome(result.as_ref().map(|_| ())));
                     let response = match (result, id) {
                         (Ok(mut reply), Some(id)) => {
                             if let Some(trace) = trace {
@@ -235,6 +267,9 @@ where
                         (Ok(_), None) => Rejection::Rpc(asap_codec::rpc::RpcError::internal())
                             .into_response(None),
                     };
+                    if let (Some(observed), Some(outcome)) = (observed.as_ref(), outcome) {
+                        observed.respond(outcome, &response);
+                    }
                     return Poll::Ready(Ok(response));
                 }
                 StateProj::Answered { response } => {

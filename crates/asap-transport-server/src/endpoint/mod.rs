@@ -106,17 +106,20 @@ where
 
     fn call(&mut self, request: Request<B>) -> Self::Future {
         if let Some(rejection) = self.refused.take() {
+            let outcome = crate::observe::Observation::outcome(Err(&rejection));
+            if let Some(logged) = crate::events::Logged::start(false) {
+                logged.rejected(&rejection);
+            }
+            let response = rejection.into_response(None);
             if let Some(observation) = &self.observation {
                 observation.respond(
                     crate::observe::OTHER,
                     std::time::Instant::now(),
-                    Err(&rejection),
+                    outcome,
+                    (None, future::body_size(&response)),
                 );
             }
-            if let Some(logged) = crate::events::Logged::start(false) {
-                logged.rejected(&rejection);
-            }
-            return EndpointFuture::answered(rejection.into_response(None));
+            return EndpointFuture::answered(response);
         }
         // The ready service goes into the future; a clone stays for the next request.
         let clone = self.inner.clone();
