@@ -19,6 +19,7 @@
 
 mod client;
 mod generator;
+mod metrics_cost;
 mod pinning;
 mod report;
 mod request;
@@ -87,6 +88,7 @@ enum Section {
     Ramp,
     Connections,
     Memory,
+    MetricsCost,
 }
 
 /// How much of everything to run.
@@ -302,6 +304,8 @@ pub(crate) struct Results {
     /// The same run against raw-hyper, axum-echo and actix-echo (for memory per connection).
     pub(crate) many_baselines: Vec<ManyReport>,
     pub(crate) memory: Option<Memory>,
+    /// `asap` and `asap-nometrics` cells of the metrics-cost section.
+    pub(crate) metrics_cost: Vec<Cell>,
     pub(crate) forced_kills: Vec<String>,
     pub(crate) loadavg: Vec<(String, String)>,
     pub(crate) nofile_limit: u64,
@@ -1000,6 +1004,12 @@ fn main() -> Result<()> {
     } else {
         None
     };
+    let metrics_cost = if wants(Section::MetricsCost) {
+        eprintln!("metrics cost ({closed_generator})");
+        harness.metrics_cost(&closed)?
+    } else {
+        Vec::new()
+    };
     loadavg_marks.push(("end".to_owned(), loadavg()));
 
     let results = Results {
@@ -1023,6 +1033,7 @@ fn main() -> Result<()> {
         many,
         many_baselines,
         memory,
+        metrics_cost,
         forced_kills: harness.forced_kills,
         loadavg: loadavg_marks,
         nofile_limit,

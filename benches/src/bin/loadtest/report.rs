@@ -133,7 +133,12 @@ pub(crate) fn targets(results: &Results) -> Vec<Target> {
 
 /// Every request error of the run (smoke runs fail on any).
 pub(crate) fn total_errors(results: &Results) -> u64 {
-    let matrix: u64 = results.matrix.iter().map(Cell::errors).sum();
+    let matrix: u64 = results
+        .matrix
+        .iter()
+        .chain(&results.metrics_cost)
+        .map(Cell::errors)
+        .sum();
     let fixed = results.fixed.as_ref().map_or(0, |f| f.errors());
     let many = results.many.as_ref().map_or(0, |m| m.failures.total());
     let memory = results
@@ -288,6 +293,7 @@ pub(crate) fn json(results: &Results) -> Value {
         "connections": results.many.as_ref().map(|m| m.to_json()),
         "connections_baselines": results.many_baselines.iter().map(|m| m.to_json()).collect::<Vec<_>>(),
         "memory": memory,
+        "metrics_cost": crate::metrics_cost::json(&results.metrics_cost),
         "targets": targets(results).iter().map(|t| json!({"goal": t.goal, "value": t.value, "met": t.met})).collect::<Vec<_>>(),
         "forced_kills": results.forced_kills,
     })
@@ -542,6 +548,10 @@ pub(crate) fn markdown(results: &Results, svg_name: &str) -> String {
                 if t.met { "yes" } else { "**no**" }
             );
         }
+    }
+    if !results.metrics_cost.is_empty() {
+        md.push('\n');
+        crate::metrics_cost::markdown(&mut md, &results.metrics_cost);
     }
     md
 }

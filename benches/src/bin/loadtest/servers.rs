@@ -27,6 +27,8 @@ pub(crate) enum Kind {
     ActixEcho,
     /// `asap serve`: the full asap-rs path.
     Asap,
+    /// `asap serve --no-metrics`: the same without its metrics (for their cost).
+    AsapNoMetrics,
     /// The Python reference 1.0.0 under uvicorn.
     Reference,
 }
@@ -38,6 +40,7 @@ impl Kind {
             Kind::AxumEcho => "axum-echo",
             Kind::ActixEcho => "actix-echo",
             Kind::Asap => "asap",
+            Kind::AsapNoMetrics => "asap-nometrics",
             Kind::Reference => "reference",
         }
     }
@@ -54,6 +57,7 @@ impl Kind {
             Kind::Asap => {
                 "asap serve: echo agent, every default layer, --rate-limit 1000000/second"
             }
+            Kind::AsapNoMetrics => "asap serve as above, with --no-metrics",
             Kind::Reference => "Python reference asap-protocol 1.0.0, uvicorn, 1 process",
         }
     }
@@ -113,9 +117,12 @@ impl Server {
                 c.args(["--workers", &workers.unwrap_or(2).to_string()]);
                 c
             }
-            Kind::Asap => {
+            Kind::Asap | Kind::AsapNoMetrics => {
                 let mut c = Command::new(programs.bin_dir.join("asap"));
                 c.args(["serve", "--bind", &bind, "--rate-limit", ASAP_RATE_LIMIT]);
+                if kind == Kind::AsapNoMetrics {
+                    c.arg("--no-metrics");
+                }
                 // Its default state store (SQLite) in a fresh directory per run, beside the
                 // logs: the measured path includes the idempotency records it writes.
                 let data = programs.log_dir.join(format!("asap-state-{port}"));
