@@ -88,6 +88,9 @@ pub struct AsapClientBuilder {
     tls: TlsConfig,
     #[cfg(feature = "metrics")]
     observers: asap_observability::observe::Observers,
+    /// Also read the manifest cache's counts from, at each scrape.
+    #[cfg(feature = "metrics")]
+    metrics: Option<Arc<asap_observability::metrics::Metrics>>,
 }
 
 impl fmt::Debug for AsapClientBuilder {
@@ -139,10 +142,13 @@ impl AsapClientBuilder {
     /// Reports every send, retry, circuit-breaker change and connection slot to `metrics`:
     /// `asap_transport_send_total` and the other client metrics of PROTOCOL §14.1, and the
     /// `asap_client_*` and `asap_circuit_breaker_*` series by `peer` (this client's
-    /// `host:port`). Give it the agent's own `Metrics` to serve them at `GET /asap/metrics`.
+    /// `host:port`), and the manifest cache's `asap_manifest_cache_{hits,misses,evictions}_total`
+    /// by peer, read at each scrape while the client lives. Give it the agent's own `Metrics`
+    /// to serve them at `GET /asap/metrics`.
     #[cfg(feature = "metrics")]
     #[must_use]
-    pub fn metrics(self, metrics: Arc<asap_observability::metrics::Metrics>) -> Self {
+    pub fn metrics(mut self, metrics: Arc<asap_observability::metrics::Metrics>) -> Self {
+        self.metrics = Some(metrics.clone());
         self.observer(metrics)
     }
 
@@ -194,7 +200,7 @@ impl AsapClientBuilder {
             self.config.max_delay,
             self.config.jitter,
         );
-        Ok(AsapClient {
+        let client = AsapClient {
             inner: Arc::new(Inner {
                 base,
                 transport,
@@ -208,7 +214,12 @@ impl AsapClientBuilder {
                 config: self.config,
                 reporter,
             }),
-        })
+        };
+        #[cfg(feature = "metrics")]
+        if let Some(metrics) = &self.metrics {
+            crate::observe::register_cache(metrics, &client.inner);
+        }
+        Ok(client)
     }
 }
 
@@ -225,6 +236,8 @@ impl AsapClient {
             tls: None,
             #[cfg(feature = "metrics")]
             observers: asap_observability::observe::Observers::new(),
+            #[cfg(feature = "metrics")]
+            metrics: None,
         }
     }
 

@@ -97,3 +97,39 @@ impl Reporter {
 
     pub(crate) fn pool(&self, _host: &str, _in_use: usize, _waited: Option<Duration>) {}
 }
+
+/// Registers the manifest cache counts of the client `inner` in `metrics`, read while the
+/// client lives.
+#[cfg(feature = "metrics")]
+pub(crate) fn register_cache(
+    metrics: &asap_observability::metrics::Metrics,
+    inner: &std::sync::Arc<crate::client::Inner>,
+) {
+    use crate::CacheStats;
+    let peer = crate::transport::host_key(inner.base.rpc());
+    /// A family's name, help and count.
+    type Count = (&'static str, &'static str, fn(&CacheStats) -> u64);
+    let counts: [Count; 3] = [
+        (
+            "asap_manifest_cache_hits",
+            "Manifest lookups answered from the cache, by peer",
+            |s| s.hits,
+        ),
+        (
+            "asap_manifest_cache_misses",
+            "Manifest lookups that loaded the manifest, by peer",
+            |s| s.misses,
+        ),
+        (
+            "asap_manifest_cache_evictions",
+            "Manifests evicted by the size bound or expiry, by peer",
+            |s| s.evictions,
+        ),
+    ];
+    for (name, help, read) in counts {
+        let weak = std::sync::Arc::downgrade(inner);
+        metrics.register_labelled_counter_fn(name, help, "peer", peer.clone(), move || {
+            weak.upgrade().map(|inner| read(&inner.manifests.stats()))
+        });
+    }
+}

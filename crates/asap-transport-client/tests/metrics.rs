@@ -106,3 +106,38 @@ async fn sends_retries_breaker_and_slots_are_counted_by_peer() {
         assert_eq!(sample(&text, &series), Some(value), "{series} in\n{text}");
     }
 }
+
+/// The manifest cache's counts are read at each scrape, by peer, while the client lives.
+#[tokio::test]
+async fn manifest_cache_counts_follow_the_client() {
+    let agent = asap_testing::TestAgent::echo().await;
+    let metrics = Arc::new(Metrics::new());
+    let client = AsapClient::builder(agent.base_url())
+        .metrics(metrics.clone())
+        .build()
+        .unwrap();
+    client.get_manifest().await.expect("fetched");
+    client.get_manifest().await.expect("cached");
+    let peer = format!("127.0.0.1:{}", agent.addr().port());
+    let text = metrics.encode(Format::OpenMetrics);
+    let hits = format!(r#"asap_manifest_cache_hits_total{{peer="{peer}"}}"#);
+    let misses = format!(r#"asap_manifest_cache_misses_total{{peer="{peer}"}}"#);
+    assert_eq!(sample(&text, &hits), Some(1.0), "{text}");
+    assert_eq!(sample(&text, &misses), Some(1.0), "{text}");
+    // A second client of the same peer adds to the same series.
+    let second = AsapClient::builder(agent.base_url())
+        .metrics(metrics.clone())
+        .build()
+        .unwrap();
+    second.get_manifest().await.expect("fetched");
+    let text = metrics.encode(Format::Prometheus);
+    assert_eq!(sample(&text, &misses), Some(2.0), "{text}");
+    drop(client);
+    drop(second);
+    let text = metrics.encode(Format::Prometheus);
+    assert_eq!(sample(&text, &hits), None, "{text}");
+    assert!(
+        text.contains("# TYPE asap_manifest_cache_hits_total counter"),
+        "{text}"
+    );
+}

@@ -12,6 +12,7 @@ mod client;
 mod exposition;
 mod families;
 mod flow;
+mod labelled;
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -41,6 +42,8 @@ pub struct Metrics {
     families: Families,
     client: client::ClientFamilies,
     flow: flow::Flow,
+    /// The families of `register_labelled_counter_fn`, by name.
+    labelled: std::sync::Mutex<HashMap<&'static str, Arc<labelled::LabelledCounters>>>,
     /// Handles of the series of each payload type label, so that a request updates its
     /// series without building a label set (an allocation) and hashing it in the family.
     per_type: RwLock<HashMap<Box<str>, Arc<PerType>>>,
@@ -78,6 +81,7 @@ impl Metrics {
             families,
             client,
             flow,
+            labelled: std::sync::Mutex::default(),
             per_type: RwLock::default(),
         }
     }
@@ -100,6 +104,38 @@ impl Metrics {
             .write()
             .unwrap_or_else(|e| e.into_inner())
             .register_collector(Box::new(families::CounterFn::new(name, help, read)));
+    }
+
+    /// Registers `read`, a count kept elsewhere, as the series `name{label="value"}` of the
+    /// counter family `name` (given without `_total`), read at each scrape. The first call
+    /// for a `name` registers the family with its `help` and `label`; later calls add series
+    /// to it. Series of the same value are summed. `read` answers `None` once what it reads
+    /// from is gone (hold a `Weak`): the series is then dropped, so sources created and
+    /// dropped over time do not accumulate.
+    pub fn register_labelled_counter_fn(
+        &self,
+        name: &'static str,
+        help: &'static str,
+        label: &'static str,
+        value: impl Into<String>,
+        read: impl Fn() -> Option<u64> + Send + Sync + 'static,
+    ) {
+        let family = {
+            let mut families = self.labelled.lock().unwrap_or_else(|e| e.into_inner());
+            match families.get(name) {
+                Some(family) => family.clone(),
+                None => {
+                    let family = labelled::LabelledCounters::new(name, help, label);
+                    self.registry
+                        .write()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .register_collector(Box::new(labelled::Registered(family.clone())));
+                    families.insert(name, family.clone());
+                    family
+                }
+            }
+        };
+        family.add(value.into(), Box::new(read));
     }
 
     /// The exposition in `format`.
