@@ -1,8 +1,10 @@
 # Sourced by .ci/run: a throwaway PostgreSQL 15 cluster and a Redis server on 127.0.0.1 for
-# the service-backed tests of asap-state (and promtool for the metrics tests), their URLs exported as ASAP_TEST_POSTGRES_URL and
-# ASAP_TEST_REDIS_URL. Installs the Debian packages only when missing. Re-runnable: a
-# cluster or server left by an earlier run (same fixed ports, same directories) is stopped
-# and replaced. `asap_services_stop` stops both; .ci/run calls it from its EXIT trap.
+# the service-backed tests of asap-state, their URLs exported as ASAP_TEST_POSTGRES_URL and
+# ASAP_TEST_REDIS_URL, and the tools of other tests (promtool for the metrics tests, Debian's
+# Chromium for the browser test of `asap trace --serve`). Installs the Debian packages only
+# when missing. Re-runnable: a cluster or server left by an earlier run (same fixed ports,
+# same directories) is stopped and replaced. `asap_services_stop` stops both; .ci/run calls
+# it from its EXIT trap.
 
 ASAP_PG_PORT="${ASAP_PG_PORT:-55432}"
 ASAP_REDIS_PORT="${ASAP_REDIS_PORT:-56379}"
@@ -25,8 +27,15 @@ asap_services_start() {
     local packages=()
     [[ -x "$ASAP_PG_BIN/initdb" ]] || packages+=(postgresql-15)
     command -v redis-server >/dev/null 2>&1 || packages+=(redis-server)
-    # promtool checks the /asap/metrics exposition (asap-observability's tests/metrics.rs).
-    command -v promtool >/dev/null 2>&1 || packages+=(prometheus)
+    # promtool checks the /asap/metrics exposition (asap-observability's tests/metrics.rs) and
+    # deploy/observability/prometheus.yml; the Prometheus server of the same package scrapes
+    # agents in the transport crates' tests (metrics.rs, asap-transport-client's dashboards.rs).
+    { command -v promtool && command -v prometheus; } >/dev/null 2>&1 || packages+=(prometheus)
+    # Headless Chromium for asap-cli's tests/trace_ui.rs (driven by playwright-core, which
+    # .ci/run installs from npm; it never downloads a browser of its own).
+    [[ -x /usr/bin/chromium ]] || packages+=(chromium chromium-driver)
+    # Node.js and npm run that test's script and install playwright-core.
+    command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
     if ((${#packages[@]} > 0)); then
         apt-get update -qq
         DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \

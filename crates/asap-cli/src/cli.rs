@@ -115,6 +115,13 @@ pub(crate) enum Command {
     /// changes (renders longer than a line are separated by an empty line); it stops when the
     /// file has not grown for --follow-timeout, when standard input ends, or on Ctrl-C.
     ///
+    /// --serve serves the web view instead, on --bind (default 127.0.0.1:8765) until Ctrl-C
+    /// or SIGTERM: a page to paste or load log lines, pick one of their traces and see its
+    /// hops as a waterfall with the ascii diagram, and its JSON API (POST /api/traces/list,
+    /// POST /api/traces/visualize). The log of --log-file or ASAP_TRACE_LOG is loaded into
+    /// the page (standard input is not read); TRACE_ID, when given, is shown first. The
+    /// first line on stderr is `asap: trace viewer on http://ADDR/`.
+    ///
     /// Exit status: 0 when the trace was found; 1 with `No trace found for: <id>` on stdout
     /// when it has no hop, and for a blank TRACE_ID or an unknown --format (message on
     /// stderr); 2 when --log-file does not exist or the input cannot be read.

@@ -10,11 +10,14 @@
 //!   and prints the response envelope; `asap manifest URL` prints an agent's manifest.
 //! - `asap serve` runs an agent: the built-in echo demo or one described by a manifest file.
 //! - `asap state migrate|export|import` manages the state store of `asap serve`.
-//! - `asap trace TRACE_ID` shows the hops of one trace, read from JSON log lines.
+//! - `asap trace TRACE_ID` shows the hops of one trace, read from JSON log lines;
+//!   `asap trace --serve [--bind ADDR]` serves a web page that lists the traces of a log and
+//!   draws one as a waterfall (127.0.0.1:8765 by default, `-f FILE` loaded).
 //!
 //! Exit status: 0 success, 1 invalid document, 2 usage or I/O error.
 
 mod cli;
+mod debug_ui;
 mod runtime;
 mod schemas;
 mod send;
@@ -22,6 +25,7 @@ mod serve;
 mod state;
 mod stores;
 mod trace;
+mod trace_web;
 mod validate;
 
 use std::io::{Read, Write};

@@ -5,7 +5,6 @@ use std::future::Future;
 use std::net::SocketAddr;
 
 use anyhow::Context as _;
-use asap_transport_server::AsapServer;
 use asap_transport_server::serve::ConnectionSettings;
 
 /// Thread layout of `asap serve`.
@@ -20,7 +19,7 @@ pub(crate) enum Layout {
 }
 
 /// What `prepare` gives: the server, and a line about its state stores.
-type Prepared = (AsapServer, String);
+type Prepared = (crate::serve::Served, String);
 
 /// Builds the server with `prepare` (on the runtime that keeps running: the stores' pools
 /// and background tasks live there), then serves it on its configured address with
@@ -60,9 +59,10 @@ where
         let (server, state) = prepare().await?;
         let bind = server.config().bind;
         let listener = listen(bind)?;
+        let shutdown = armed_shutdown_signal().await;
         on_listening(listener.local_addr().unwrap_or(bind), &state);
         server
-            .serve_with_shutdown(listener, asap_transport_server::serve::shutdown_signal())
+            .serve_with_shutdown(listener, shutdown)
             .await
             .context("server failed")
     })
@@ -126,10 +126,11 @@ where
         threads.push(thread);
     }
     drop(listener);
+    let shutdown = main.block_on(armed_shutdown_signal());
     on_listening(local, &state);
     main.block_on(async {
         tokio::select! {
-            () = asap_transport_server::serve::shutdown_signal() => {},
+            () = shutdown => {},
             () = any_ended(&threads) => {},
             () = server.store_tasks() => {},
         }
@@ -144,6 +145,23 @@ where
         }
     }
     result
+}
+
+/// The Ctrl-C / SIGTERM future, polled once so that its signal handlers are installed:
+/// whoever reads the listening line may stop the server at once, and a SIGTERM arriving
+/// before the handlers would kill the process instead of stopping it.
+async fn armed_shutdown_signal() -> std::pin::Pin<Box<dyn Future<Output = ()> + Send>> {
+    let mut signal: std::pin::Pin<Box<dyn Future<Output = ()> + Send>> =
+        Box::pin(asap_transport_server::serve::shutdown_signal());
+    let came =
+        std::future::poll_fn(|cx| std::task::Poll::Ready(signal.as_mut().poll(cx).is_ready()))
+            .await;
+    if came {
+        // A signal during start-up: a finished future must not be polled again.
+        Box::pin(std::future::ready(()))
+    } else {
+        signal
+    }
 }
 
 /// Resolves when any worker has ended on its own (a failed worker stops all of them).

@@ -23,7 +23,8 @@ pub(crate) struct ServeArgs {
     #[arg(long, value_name = "FILE")]
     pub(crate) manifest: Option<PathBuf>,
 
-    /// Full error detail in `-32603` replies (like ASAP_DEBUG=1).
+    /// Full error detail in `-32603` replies (like ASAP_DEBUG=1), and the trace viewer's
+    /// page at /asap/traces/.
     #[arg(long)]
     pub(crate) debug: bool,
 
@@ -131,9 +132,13 @@ fn configure(args: &ServeArgs) -> anyhow::Result<ServerConfig> {
 /// The demo agent's long-running skill.
 const COUNTDOWN: &str = "countdown";
 
+/// The server `asap serve` runs: the agent, with the trace viewer in debug mode.
+pub(crate) type Served =
+    AsapServer<crate::debug_ui::WithTraceUi<asap_transport_server::ServerService>>;
+
 /// A built server and what runs beside it.
 pub(crate) struct Built {
-    pub(crate) server: AsapServer,
+    pub(crate) server: Served,
     pub(crate) maintenance: Option<crate::stores::Maintenance>,
     pub(crate) state: String,
 }
@@ -168,6 +173,7 @@ pub(crate) async fn build(args: &ServeArgs, config: ServerConfig) -> anyhow::Res
         });
         builder_tokens = Some(tokens);
     }
+    let builder_debug = config.debug;
     let opened = crate::stores::open(&args.state).await?;
     let stores = opened.stores;
     let echo = EchoHandler::new(manifest.id.clone());
@@ -205,8 +211,14 @@ pub(crate) async fn build(args: &ServeArgs, config: ServerConfig) -> anyhow::Res
             asap_observability::metrics::Metrics::new(),
         ));
     }
+    // `--debug` (or ASAP_DEBUG) also serves the trace viewer at /asap/traces/.
+    let viewer = builder_debug.then(|| {
+        asap_observability::trace_view::web::TraceUi::new().with_base(crate::debug_ui::TRACES_PATH)
+    });
     Ok(Built {
-        server: builder.build()?,
+        server: builder
+            .layer(crate::debug_ui::TraceUiLayer(viewer))
+            .build()?,
         maintenance: opened.maintenance,
         state: opened.description,
     })

@@ -3,6 +3,7 @@
 //! The algorithm and the renderings live in `asap_observability::trace_view`; this module
 //! reads the input (a file, `ASAP_TRACE_LOG`, or standard input), checks the arguments with
 //! the reference's messages and exit statuses, and follows a growing log (`--follow`).
+//! `--serve` hands over to `crate::trace_web`.
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -48,13 +49,16 @@ pub(crate) struct TraceArgs {
     format: String,
 
     /// Keep reading the log as it grows and print the trace again whenever it changes.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "serve")]
     follow: bool,
 
     /// With --follow: stop after the log has not grown for this long (`500ms`, `30s`, `2m`).
     #[arg(long, value_name = "DURATION", default_value = "10s", requires = "follow",
           value_parser = crate::send::parse_duration)]
     follow_timeout: Duration,
+
+    #[command(flatten)]
+    web: crate::trace_web::WebArgs,
 }
 
 /// `--log-file` must name an existing path (a usage error otherwise, exit status 2).
@@ -104,6 +108,10 @@ pub(crate) fn run(args: &TraceArgs) -> anyhow::Result<ExitCode> {
             _ => None,
         },
     };
+    if args.web.serve {
+        crate::trace_web::run(&args.web, log_file.as_deref(), args.trace_id.as_deref())?;
+        return Ok(ExitCode::SUCCESS);
+    }
     let trace_id = args.trace_id.as_deref().unwrap_or("");
     if trace_id.trim().is_empty() {
         eprintln!("Error: trace_id is required. Usage: asap trace <trace-id> [--log-file PATH]");

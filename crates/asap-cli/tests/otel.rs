@@ -65,7 +65,8 @@ fn exported(protocol: &str, endpoint: impl Fn(&OtlpReceiver) -> String) -> Vec<R
         "the response continues the trace: {answer}"
     );
     // A graceful stop exports what is left.
-    assert!(server.terminate().success());
+    let status = server.terminate();
+    assert!(status.success(), "asap serve exited with {status}");
     runtime.block_on(receiver.wait_for(Duration::from_secs(20), |spans| spans.len() >= 2))
 }
 

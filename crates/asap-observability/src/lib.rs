@@ -15,6 +15,8 @@
 //!   HTTP/protobuf) as the standard `OTEL_*` variables say (§14.3).
 //! - [`trace_view`]: the log-based trace viewer behind `asap trace` (§14.4): hops of one
 //!   trace rebuilt from JSON log lines, rendered as the reference's chain, a tree, or JSON.
+//!   With the feature `trace-ui`, `trace_view::web::TraceUi`: the same as a web page with a
+//!   waterfall of the hops, a tower `Service` to mount under any path.
 #![deny(missing_docs)]
 
 pub mod logging;

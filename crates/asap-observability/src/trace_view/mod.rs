@@ -18,6 +18,9 @@
 //! which); [`render_json`] prints the `{"trace_id", "hops"}` document byte for byte as the
 //! reference does. [`list_trace_ids`] lists the traces a log holds.
 //!
+//! With the feature `trace-ui`, `web::TraceUi` serves the same as a web page that lists a
+//! log's traces and draws one as a waterfall (`asap trace --serve`).
+//!
 //! ```
 //! use asap_observability::trace_view::{TraceCollector, render_ascii};
 //!
@@ -34,6 +37,8 @@ mod ascii;
 mod json;
 mod record;
 mod tree;
+#[cfg(feature = "trace-ui")]
+pub mod web;
 
 pub use ascii::{format_ms, render_ascii, short};
 pub use json::{render_json, to_python_json};

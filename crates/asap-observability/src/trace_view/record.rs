@@ -176,8 +176,8 @@ fn parse_micros(text: &str) -> Option<i64> {
         .map(|at| at.and_utc().timestamp_micros())
 }
 
-/// The trace ids of a log, sorted and unique: the string `trace_id` of every received or
-/// processed record (what the web viewer offers to pick from).
+/// The trace ids of a log, sorted and unique: the string `trace_id`, when not empty, of
+/// every received or processed record (what the web viewer offers to pick from).
 pub fn list_trace_ids(log: &[u8]) -> Vec<String> {
     let mut ids = BTreeSet::new();
     for line in lines(log) {
@@ -191,7 +191,9 @@ pub fn list_trace_ids(log: &[u8]) -> Vec<String> {
         if !matches!(event, Some(RECEIVED | PROCESSED)) {
             continue;
         }
-        if let Some(Value::String(id)) = record.get("trace_id") {
+        if let Some(Value::String(id)) = record.get("trace_id")
+            && !id.is_empty()
+        {
             ids.insert(id.clone());
         }
     }
