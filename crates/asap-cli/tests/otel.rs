@@ -4,13 +4,11 @@
 
 mod durable_support;
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::process::Stdio;
 use std::time::Duration;
 
 use asap_testing::otlp::{OtlpReceiver, ReceivedSpan};
-use durable_support::Serve;
+use durable_support::{Serve, post_to};
 
 const TRACE: &str = "0af7651916cd43dd8448eb211c80319c";
 const PARENT: &str = "b7ad6b7169203331";
@@ -27,19 +25,9 @@ fn post_with_traceparent(addr: &str) -> String {
         }},
     })
     .to_string();
-    let mut stream = TcpStream::connect(addr).expect("connect");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(30)))
-        .expect("timeout");
-    write!(
-        stream,
-        "POST /asap HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
-         traceparent: 00-{TRACE}-{PARENT}-01\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    )
-    .expect("write");
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).expect("read");
+    let traceparent = format!("00-{TRACE}-{PARENT}-01");
+    let (status, answer) = post_to(addr, "/asap", &[("traceparent", &traceparent)], &body);
+    assert_eq!(status, 200, "{answer}");
     answer
 }
 
@@ -59,7 +47,6 @@ fn exported(protocol: &str, endpoint: impl Fn(&OtlpReceiver) -> String) -> Vec<R
         Stdio::null(),
     );
     let answer = post_with_traceparent(&server.addr);
-    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     assert!(
         answer.contains(TRACE),
         "the response continues the trace: {answer}"

@@ -198,20 +198,29 @@ pub(crate) fn post_status(addr: &str, body: &Value) -> (u16, Value) {
     status_and_body(&exchange(addr, &post_request(body)).expect("read"))
 }
 
-/// Posts the text `body` as it is (valid JSON or not); the status code and the body.
+/// Posts the text `body` as it is (valid JSON or not) to `/asap`; the status code and the
+/// body.
 pub(crate) fn post_text(addr: &str, body: &str) -> (u16, String) {
+    post_to(addr, "/asap", &[], body)
+}
+
+/// Posts the text `body` to `path` with the `headers` besides the JSON content type; the
+/// status code and the body.
+pub(crate) fn post_to(
+    addr: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> (u16, String) {
+    let extra: String = headers
+        .iter()
+        .map(|(name, value)| format!("{name}: {value}\r\n"))
+        .collect();
     let request = format!(
-        "POST /asap HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{body}",
+        "POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n{extra}Connection: close\r\nContent-Length: {}\r\n\r\n{body}",
         body.len()
     );
-    let answer = exchange(addr, &request).expect("read");
-    let status = answer
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| panic!("not an HTTP answer: {answer}"));
-    let body = answer.split_once("\r\n\r\n").map_or("", |(_, body)| body);
-    (status, body.to_owned())
+    status_and_text(&exchange(addr, &request).expect("read"))
 }
 
 /// `GET path`; the status code and the JSON body.
@@ -223,7 +232,11 @@ pub(crate) fn get(addr: &str, path: &str) -> (u16, Value) {
 /// `GET path`; the status code and the body as text.
 pub(crate) fn get_text(addr: &str, path: &str) -> (u16, String) {
     let request = format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
-    let answer = exchange(addr, &request).expect("read");
+    status_and_text(&exchange(addr, &request).expect("read"))
+}
+
+/// The status code and the body of an HTTP/1.1 answer.
+fn status_and_text(answer: &str) -> (u16, String) {
     let status = answer
         .split_whitespace()
         .nth(1)
@@ -234,13 +247,8 @@ pub(crate) fn get_text(addr: &str, path: &str) -> (u16, String) {
 }
 
 fn status_and_body(answer: &str) -> (u16, Value) {
-    let status = answer
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| panic!("not an HTTP answer: {answer}"));
-    let body = answer.split("\r\n\r\n").nth(1).unwrap_or("");
-    (status, serde_json::from_str(body).unwrap_or(Value::Null))
+    let (status, body) = status_and_text(answer);
+    (status, serde_json::from_str(&body).unwrap_or(Value::Null))
 }
 
 /// Posts `body`; the reply must arrive.
