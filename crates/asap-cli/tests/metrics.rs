@@ -58,6 +58,10 @@ fn a_replayed_request_counts_as_a_success_without_a_handler_run() {
             r#"asap_handler_executions_total{payload_type="task.request"}"#,
             1.0,
         ),
+        (
+            r#"asap_idempotent_replays_total{payload_type="task.request"}"#,
+            1.0,
+        ),
         ("asap_idempotency_runs_total", 1.0),
         ("asap_idempotency_replays_total", 1.0),
         ("asap_idempotency_mismatches_total", 0.0),

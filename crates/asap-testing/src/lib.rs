@@ -13,6 +13,7 @@
 //!   on request, async and blocking.
 //! - [`reference`](mod@reference): the Python reference implementation as a test peer.
 //! - [`assert`](mod@assert): [`assert_envelope_valid`], [`assert_task_completed`].
+//! - [`prometheus`]: a real Prometheus server scraping agents, and its query API.
 //! - [`services`]: the PostgreSQL and Redis servers of service-backed tests, skipped
 //!   locally when absent and required under `CI=true`.
 // The `otlp` bullet links its items only when the feature is on (rustdoc rejects the links
@@ -39,6 +40,7 @@ pub mod handlers;
 pub mod mutate;
 #[cfg(feature = "otlp")]
 pub mod otlp;
+pub mod prometheus;
 mod raw;
 pub mod reference;
 pub mod services;

@@ -18,10 +18,10 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
+use asap_testing::prometheus::Prometheus;
 use support::agents::Agents;
 use support::exposition::Exposition;
 use support::model::{self, Dashboard};
-use support::prometheus::Prometheus;
 use support::{promql, rules};
 
 fn dashboards() -> Vec<Dashboard> {

@@ -74,6 +74,12 @@ impl Observation {
             .clone()
     }
 
+    /// Reports a request of `payload_type` answered with a stored response.
+    pub(crate) fn replay(&self, payload_type: &str) {
+        let label = self.label(Some(payload_type));
+        self.0.observer.on_replay(&label);
+    }
+
     /// The outcome of a request answered with `result`.
     pub(crate) fn outcome(result: Result<(), &Rejection>) -> Outcome {
         match result {
@@ -106,6 +112,11 @@ impl Observation {
         let outcome = Outcome::Error(classify_rpc(error));
         self.respond(&self.0.other, started, outcome, sizes);
     }
+}
+
+/// The outcome of a request refused by a rate limit.
+pub(crate) fn rate_limited() -> Outcome {
+    Outcome::Error(ErrorType::RateLimited)
 }
 
 /// The error kind of a refusal, for `asap_requests_error_total{error_type}` and the

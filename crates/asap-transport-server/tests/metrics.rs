@@ -243,61 +243,17 @@ async fn prometheus_scrapes_the_agent() {
     let client = TestClient::new();
     traffic(&agent, &client).await;
 
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("prometheus.yml");
-    std::fs::write(
-        &config,
-        format!(
-            "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n\
-             scrape_configs:\n  - job_name: agent\n    metrics_path: /asap/metrics\n\
-             \x20   static_configs:\n      - targets: ['{}']\n",
-            agent.addr
-        ),
-    )
-    .unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut server = tokio::process::Command::new(prometheus)
-        .arg(format!("--config.file={}", config.display()))
-        .arg(format!(
-            "--storage.tsdb.path={}",
-            dir.path().join("data").display()
-        ))
-        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-        .stdout(std::process::Stdio::null())
-        .stderr(std::fs::File::create(dir.path().join("prometheus.log")).unwrap())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("start prometheus");
+    let prometheus = asap_testing::prometheus::Prometheus::start(&prometheus, &[agent.addr]);
+    prometheus.wait_for_scrapes(1, 2).await;
+    let series = prometheus
+        .query(r#"asap_requests_total{payload_type="task.request",status="success"}"#)
+        .await
+        .unwrap_or_else(|e| panic!("{e}\nprometheus log:\n{}", prometheus.log()));
+    assert_eq!(series.len(), 1, "{series:?}");
+    assert_eq!(series[0]["value"][1], "3", "{series:?}");
 
-    let query = format!(
-        "http://127.0.0.1:{port}/api/v1/query?query=asap_requests_total%7Bpayload_type%3D%22task.request%22%2Cstatus%3D%22success%22%7D"
-    );
-    let mut found = None;
-    // Bounded: 60 tries, 500 ms apart.
-    for _ in 0..60 {
-        tokio::time::sleep(Duration::from_millis(500)).await;
-        let request = http::Request::get(&query)
-            .body(http_body_util::Full::new(bytes::Bytes::new()))
-            .unwrap();
-        let Ok(reply) = client.try_request(request).await else {
-            continue;
-        };
-        if let Some(value) = reply.json["data"]["result"][0]["value"][1].as_str() {
-            found = Some(value.to_owned());
-            break;
-        }
-    }
-    let log = std::fs::read_to_string(dir.path().join("prometheus.log")).unwrap_or_default();
-    assert_eq!(found.as_deref(), Some("3"), "prometheus log:\n{log}");
-
-    let targets = client
-        .get(&format!("http://127.0.0.1:{port}/api/v1/targets"))
-        .await;
-    let target = &targets.json["data"]["activeTargets"][0];
+    let targets = prometheus.targets().await.expect("targets");
+    let target = &targets[0];
     assert_eq!(target["health"], "up", "{target}");
     assert_eq!(target["lastError"], "", "{target}");
     let accepts = agent.accepts.lock().unwrap().clone();
@@ -307,7 +263,7 @@ async fn prometheus_scrapes_the_agent() {
             .any(|a| a.starts_with("application/openmetrics-text")),
         "{accepts:?}"
     );
-    server.kill().await.ok();
+    prometheus.stop().await;
     agent.shutdown();
 }
 
@@ -385,4 +341,51 @@ async fn requests_in_flight_and_body_sizes() {
         Some(body.len() as f64),
         "{text}"
     );
+}
+
+/// A request refused by the per-IP rate limit, before the endpoint, is counted and logged
+/// like any other refusal.
+#[tokio::test]
+async fn per_ip_rate_limit_refusals_are_counted() {
+    let metrics = Arc::new(Metrics::new());
+    let manifest = echo_agent_manifest();
+    let server = AsapServer::builder(manifest.clone())
+        .config(
+            ServerConfig::builder()
+                .rate_limit(Some("2/minute".parse().expect("spec")))
+                .build(),
+        )
+        .handler("task.request", EchoHandler::new(manifest.id.clone()))
+        .metrics(metrics.clone())
+        .build()
+        .expect("server");
+    let agent = asap_testing::TestAgent::serve(server).await;
+    let client = TestClient::new();
+    let recipient = manifest.id.to_string();
+    let envelope = task_request(SENDER, &recipient, json!({}));
+    let mut statuses = Vec::new();
+    for _ in 0..3 {
+        statuses.push(
+            client
+                .send_envelope(&agent.base_url(), &envelope)
+                .await
+                .status,
+        );
+    }
+    assert_eq!(statuses, [200, 200, 429]);
+    let text = metrics.encode(Format::Prometheus);
+    let expect = [
+        ("asap_rate_limited_total", 1.0),
+        (
+            r#"asap_requests_error_total{error_type="rate_limited",payload_type="other"}"#,
+            1.0,
+        ),
+        (
+            r#"asap_requests_total{payload_type="task.request",status="success"}"#,
+            2.0,
+        ),
+    ];
+    for (series, value) in expect {
+        assert_eq!(sample(&text, series), Some(value), "{series} in\n{text}");
+    }
 }

@@ -70,6 +70,7 @@ pub(super) struct Families {
     handler_executions: Family<TypeLabel, Counter>,
     handler_errors: Family<TypeLabel, Counter>,
     handler_duration: Histograms<TypeLabel>,
+    replays: Family<TypeLabel, Counter>,
     pool_exhausted: Counter,
     transitions: Family<Transition, Counter>,
     send: Family<Status, Counter>,
@@ -95,6 +96,7 @@ pub(super) struct PerType {
     pub(super) handler_executions: Counter,
     pub(super) handler_errors: Counter,
     pub(super) handler_duration: Histogram,
+    pub(super) replays: Counter,
 }
 
 impl Families {
@@ -107,6 +109,7 @@ impl Families {
             handler_executions: Family::default(),
             handler_errors: Family::default(),
             handler_duration: Family::new_with_constructor(durations),
+            replays: Family::default(),
             pool_exhausted: Counter::default(),
             transitions: Family::default(),
             send: Family::default(),
@@ -147,6 +150,11 @@ impl Families {
             "asap_handler_executions",
             "Total number of handler executions",
             f.handler_executions.clone(),
+        );
+        r.register(
+            "asap_idempotent_replays",
+            "Requests answered with the stored response of an earlier run of their idempotency key",
+            f.replays.clone(),
         );
         r.register(
             "asap_handler_errors",
@@ -253,6 +261,7 @@ impl Families {
         let handler_executions = self.handler_executions.get_or_create(&label).clone();
         let handler_errors = self.handler_errors.get_or_create(&label).clone();
         let handler_duration = self.handler_duration.get_or_create(&label).clone();
+        let replays = self.replays.get_or_create(&label).clone();
         PerType {
             success,
             error,
@@ -262,6 +271,7 @@ impl Families {
             handler_executions,
             handler_errors,
             handler_duration,
+            replays,
         }
     }
 

@@ -238,6 +238,10 @@ impl Observer for Metrics {
             .observe(event.duration.as_secs_f64());
     }
 
+    fn on_replay(&self, payload_type: &str) {
+        self.per_type(payload_type).replays.inc();
+    }
+
     fn on_transition(&self, event: &TransitionEvent<'_>) {
         self.families.state_transition(event.from, event.to);
     }

@@ -41,6 +41,13 @@ pub trait Observer: Send + Sync + 'static {
         let _ = event;
     }
 
+    /// A request was answered with the stored response of an earlier run of its
+    /// idempotency key (no handler ran); `payload_type` is labelled as in
+    /// [`ResponseEvent::payload_type`].
+    fn on_replay(&self, payload_type: &str) {
+        let _ = payload_type;
+    }
+
     /// A task moved through the state machine (PROTOCOL §8), as stored.
     fn on_transition(&self, event: &TransitionEvent<'_>) {
         let _ = event;
@@ -321,6 +328,12 @@ impl Observer for Observers {
     fn on_handler(&self, event: &HandlerEvent<'_>) {
         for observer in &self.0 {
             observer.on_handler(event);
+        }
+    }
+
+    fn on_replay(&self, payload_type: &str) {
+        for observer in &self.0 {
+            observer.on_replay(payload_type);
         }
     }
 

@@ -3,6 +3,5 @@
 pub(crate) mod agents;
 pub(crate) mod exposition;
 pub(crate) mod model;
-pub(crate) mod prometheus;
 pub(crate) mod promql;
 pub(crate) mod rules;

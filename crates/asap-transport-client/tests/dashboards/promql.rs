@@ -225,19 +225,6 @@ pub(crate) fn label_values(query: &str) -> Option<(&str, &str)> {
     Some((selector.trim(), label.trim()))
 }
 
-/// `text` percent-encoded for a URL query (everything but the unreserved characters).
-pub(crate) fn percent_encode(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() * 3);
-    for byte in text.bytes() {
-        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
-            out.push(char::from(byte));
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
-}
-
 #[test]
 fn reads_metric_names_and_variables() {
     let expr = r#"histogram_quantile(0.99, sum by (le, peer) (rate(asap_x_bucket{job=~"$job", peer=~"${peer}"}[$__rate_interval])))
@@ -252,5 +239,4 @@ fn reads_metric_names_and_variables() {
         label_values(r#"label_values(asap_build_info{job=~"$job"}, instance)"#),
         Some((r#"asap_build_info{job=~"$job"}"#, "instance"))
     );
-    assert_eq!(percent_encode(r#"a{b="c d"}"#), "a%7Bb%3D%22c%20d%22%7D");
 }

@@ -82,7 +82,7 @@ impl Drop for Observed {
 }
 
 /// The exact size of a reply's body (every reply of the endpoint has one).
-pub(super) fn body_size(response: &Response<Body>) -> Option<usize> {
+pub(crate) fn body_size(response: &Response<Body>) -> Option<usize> {
     use http_body::Body as _;
     response
         .body()

@@ -14,6 +14,7 @@ use tower_service::Service;
 
 pub use envelopes::Envelopes;
 pub use future::EndpointFuture;
+pub(crate) use future::body_size;
 
 use crate::context::RpcCall;
 use crate::observe::Observation;

@@ -393,7 +393,12 @@ impl<L> AsapServerBuilder<L> {
         // get the first run's response rather than a replay refusal (docs/adr/0008).
         let keyed = match self.stores.idempotency {
             Some((store, idempotency)) => {
-                let layer = IdempotencyLayer::for_server(store.clone(), &idempotency, &config);
+                let layer = IdempotencyLayer::for_server(
+                    store.clone(),
+                    &idempotency,
+                    &config,
+                    observation.clone(),
+                );
                 if let Some(metrics) = &self.metrics {
                     metrics::idempotency(metrics, layer.counters());
                 }
@@ -418,12 +423,13 @@ impl<L> AsapServerBuilder<L> {
             None => Either::Right(checked),
         };
         let endpoint = RpcEndpoint::from_rpc(authenticated)
-            .observed(observation)
+            .observed(observation.clone())
             .with_debug_log(config.debug_log);
         let decompressed = Decompression::new(endpoint, config.max_request_size);
         let limited = match (&rate_limit, config.rate_limit_key) {
             (Some(spec), RateLimitKey::PeerIp) if shared_limits.is_none() => OptionalRateLimit::on(
-                tower::Layer::layer(&RateLimitLayer::new(spec), decompressed),
+                tower::Layer::layer(&RateLimitLayer::new(spec), decompressed)
+                    .observed(observation.clone()),
             ),
             _ => OptionalRateLimit::off(decompressed),
         };

@@ -54,6 +54,8 @@ pub(crate) struct Shared {
     ttl: Duration,
     wait: Duration,
     counters: Arc<IdempotencyCounters>,
+    /// Told of each replay, by payload type (the server's metrics), when set.
+    observation: Option<crate::observe::Observation>,
     /// Runs in progress in this process that someone waits for.
     waiters: Mutex<HashMap<IdempotencyKey, Arc<Notify>>>,
 }
@@ -95,13 +97,14 @@ impl IdempotencyLayer {
     /// A layer over `store`; unset durations of `config` are derived from the default
     /// [`ServerConfig`] (the builder derives them from the server's own configuration).
     pub fn new(store: Arc<dyn IdempotencyStore>, config: &IdempotencyConfig) -> Self {
-        Self::for_server(store, config, &ServerConfig::default())
+        Self::for_server(store, config, &ServerConfig::default(), None)
     }
 
     pub(crate) fn for_server(
         store: Arc<dyn IdempotencyStore>,
         config: &IdempotencyConfig,
         server: &ServerConfig,
+        observation: Option<crate::observe::Observation>,
     ) -> Self {
         Self {
             shared: Arc::new(Shared {
@@ -110,6 +113,7 @@ impl IdempotencyLayer {
                 ttl: config.ttl.unwrap_or(server.max_envelope_age * 2),
                 wait: config.wait.unwrap_or(server.request_timeout),
                 counters: Arc::default(),
+                observation,
                 waiters: Mutex::default(),
             }),
         }
@@ -285,6 +289,9 @@ where
             }
             Ok(Begin::Completed(stored)) => {
                 bump(&shared.counters.replays);
+                if let Some(observation) = &shared.observation {
+                    observation.replay(&request.envelope.payload_type);
+                }
                 return replay(&stored);
             }
             Ok(Begin::Mismatch) => {

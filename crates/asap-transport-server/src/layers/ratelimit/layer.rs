@@ -47,6 +47,8 @@ pub(super) fn ip_key(peer: Option<std::net::SocketAddr>) -> IpAddr {
 pub struct RateLimit<S> {
     inner: S,
     limiter: Arc<RateLimiter<IpAddr>>,
+    /// Hears of each refusal (the server's metrics), when set.
+    observation: Option<crate::observe::Observation>,
 }
 
 impl<S: Clone> Clone for RateLimit<S> {
@@ -54,6 +56,7 @@ impl<S: Clone> Clone for RateLimit<S> {
         Self {
             inner: self.inner.clone(),
             limiter: Arc::clone(&self.limiter),
+            observation: self.observation.clone(),
         }
     }
 }
@@ -61,7 +64,18 @@ impl<S: Clone> Clone for RateLimit<S> {
 impl<S> RateLimit<S> {
     /// Wraps `inner`, counting requests in `limiter`.
     pub fn new(inner: S, limiter: Arc<RateLimiter<IpAddr>>) -> Self {
-        Self { inner, limiter }
+        Self {
+            inner,
+            limiter,
+            observation: None,
+        }
+    }
+
+    /// Reports each refusal to `observation` (as a request of type `other` refused with
+    /// `rate_limited`), as the endpoint reports the requests it answers.
+    pub(crate) fn observed(mut self, observation: Option<crate::observe::Observation>) -> Self {
+        self.observation = observation;
+        self
     }
 
     /// The limiter in use.
@@ -88,7 +102,19 @@ where
             Ok(()) => ResponseFuture::inner(self.inner.call(request)),
             Err(rejection) => {
                 tracing::debug!(target: crate::LOG_TARGET, peer = %ip, %rejection, "rate limited");
-                ResponseFuture::own(rejection.into_response(None))
+                if let Some(logged) = crate::events::Logged::start(false) {
+                    logged.rejected(&rejection);
+                }
+                let response = rejection.into_response(None);
+                if let Some(observation) = &self.observation {
+                    observation.respond(
+                        crate::observe::OTHER,
+                        std::time::Instant::now(),
+                        crate::observe::rate_limited(),
+                        (None, crate::endpoint::body_size(&response)),
+                    );
+                }
+                ResponseFuture::own(response)
             }
         }
     }
