@@ -34,6 +34,7 @@ fn serve() -> Server {
             "--data-dir",
         ])
         .arg(data.path())
+        .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn");

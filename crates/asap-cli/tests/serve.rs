@@ -33,6 +33,7 @@ fn serve(extra: &[&str]) -> (Server, String) {
         .env_remove("ASAP_WORKERS")
         .env_remove("ASAP_DATA_DIR")
         .env_remove("ASAP_STATE_URL")
+        .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn");

@@ -126,10 +126,18 @@
 //!   `webpki-roots` Mozilla roots, ALPN `h2` and `http/1.1`; custom settings with
 //!   [`AsapClientBuilder::tls_config`]. Without it, `https://` URLs are refused.
 //!
-//! # Logging
+//! - `otel`: each attempt sends a W3C `traceparent` naming its span, and the envelope gets
+//!   the send's trace (`trace_id`, `extensions.span_id`) when OpenTelemetry records the
+//!   spans (asap-observability's `otel` layer).
+//! - `metrics`: `AsapClientBuilder::metrics` and `AsapClientBuilder::observer` report
+//!   sends, retries, circuit-breaker changes, connection slots and the manifest cache to
+//!   asap-observability.
+//!
+//! # Logging and traces
 //!
 //! Events go through `tracing` with target [`LOG_TARGET`]: `warn` for retries, breaker
-//! openings, old-server detection and plain-HTTP localhost use; `debug` per attempt.
+//! openings, old-server detection and plain-HTTP localhost use; `debug` per attempt. Each
+//! send runs in the span `asap.send`, each attempt in `asap.send.attempt`.
 #![deny(missing_docs)]
 
 pub mod backoff;

@@ -1,4 +1,5 @@
-//! Trace propagation of outgoing sends (feature `otel`): the W3C `traceparent` header of
+//! Trace propagation of outgoing sends (feature `otel`): the W3C `traceparent` (and
+//! `tracestate`) header of
 //! each attempt, and the envelope's `trace_id` / `extensions.span_id` (PROTOCOL §14.3), from
 //! the OpenTelemetry spans `asap.send` and `asap.send.attempt`. Without the feature, or
 //! without an OpenTelemetry layer recording the spans, nothing is added.
@@ -22,10 +23,22 @@ pub(crate) fn mark(envelope: &Envelope) -> Option<Envelope> {
     Some(marked.with_extension("span_id", format!("{span_id:016x}")))
 }
 
-/// The `traceparent` value naming `span` as the parent, when OpenTelemetry records it.
-pub(crate) fn traceparent(span: &tracing::Span) -> Option<http::HeaderValue> {
-    let (trace_id, span_id) = imp::ids(span)?;
-    http::HeaderValue::from_str(&format!("00-{trace_id:032x}-{span_id:016x}-01")).ok()
+/// The W3C headers naming `span` as the parent, when OpenTelemetry records it:
+/// `traceparent`, and `tracestate` when the trace carries vendor state.
+pub(crate) fn headers(span: &tracing::Span, headers: &mut http::HeaderMap) {
+    let Some((trace_id, span_id)) = imp::ids(span) else {
+        return;
+    };
+    if let Ok(value) = http::HeaderValue::from_str(&format!("00-{trace_id:032x}-{span_id:016x}-01"))
+    {
+        headers.insert("traceparent", value);
+    }
+    if let Some(value) = imp::state(span)
+        .filter(|state| !state.is_empty())
+        .and_then(|state| http::HeaderValue::from_str(&state).ok())
+    {
+        headers.insert("tracestate", value);
+    }
 }
 
 #[cfg(feature = "otel")]
@@ -51,6 +64,15 @@ mod imp {
     pub(super) fn current_ids() -> Option<(u128, u64)> {
         ids(&tracing::Span::current())
     }
+
+    /// The `tracestate` of `span`'s trace.
+    pub(super) fn state(span: &tracing::Span) -> Option<String> {
+        if span.is_disabled() {
+            return None;
+        }
+        let context = span.context();
+        Some(context.span().span_context().trace_state().header())
+    }
 }
 
 #[cfg(not(feature = "otel"))]
@@ -60,6 +82,10 @@ mod imp {
     }
 
     pub(super) fn current_ids() -> Option<(u128, u64)> {
+        None
+    }
+
+    pub(super) fn state(_span: &tracing::Span) -> Option<String> {
         None
     }
 }

@@ -102,9 +102,7 @@ impl Inner {
                 otel.kind = "client",
                 http.response.status_code = tracing::field::Empty,
             );
-            if let Some(value) = crate::otel::traceparent(&attempt_span) {
-                request.headers_mut().insert("traceparent", value);
-            }
+            crate::otel::headers(&attempt_span, request.headers_mut());
             tracing::debug!(
                 target: LOG_TARGET,
                 request_id = %id,

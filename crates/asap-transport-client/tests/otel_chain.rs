@@ -301,3 +301,73 @@ fn envelope_fields_parent_the_handler_and_responses_name_the_exported_span() {
     assert_eq!(server.parent_span_id, None);
     telemetry.shutdown().expect("shutdown");
 }
+
+/// The caller's `tracestate` travels with the trace: the agent that continues it passes it
+/// on to the next one in the `tracestate` header of its own send.
+#[test]
+fn tracestate_is_passed_along_the_chain() {
+    use std::sync::{Arc, Mutex};
+    let receiver_runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let receiver = receiver_runtime
+        .block_on(OtlpReceiver::start())
+        .expect("receiver");
+    let config = OtelConfig::otlp(OtlpProtocol::HttpProtobuf, receiver.http_traces_url());
+    let telemetry = Telemetry::start(&config)
+        .expect("telemetry")
+        .expect("exporter");
+    let guard =
+        tracing::subscriber::set_default(tracing_subscriber::registry().with(telemetry.layer()));
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let seen: Arc<Mutex<Vec<Option<String>>>> = Arc::default();
+    let recorded = seen.clone();
+    runtime.block_on(async move {
+        let mut manifest = demo_manifest("http://127.0.0.1/asap");
+        manifest.id = urn("hop-2");
+        let last = AsapServer::builder(manifest)
+            .config(ServerConfig::builder().rate_limit(None).build())
+            .handler("task.request", EchoHandler::new(urn("hop-2")))
+            .layer(tower::util::MapRequestLayer::new(
+                move |request: http::Request<hyper::body::Incoming>| {
+                    let state = request
+                        .headers()
+                        .get("tracestate")
+                        .and_then(|v| v.to_str().ok())
+                        .map(str::to_owned);
+                    recorded.lock().unwrap().push(state);
+                    request
+                },
+            ))
+            .build()
+            .expect("the agent builds");
+        let listener =
+            asap_transport_server::serve::bind("127.0.0.1:0".parse().unwrap()).expect("bind");
+        let last_url = format!("http://{}", listener.local_addr().expect("address"));
+        tokio::spawn(last.serve_with_shutdown(listener, std::future::pending()));
+        let first = forwarder("hop-1", urn("hop-2"), last_url).await;
+        let body = serde_json::to_vec(&asap_testing::fixtures::rpc_request(
+            &serde_json::to_value(request(&urn("origin"), &urn("hop-1"), 0)).unwrap(),
+        ))
+        .unwrap();
+        let reply = asap_testing::TestClient::new()
+            .post(
+                &format!("{}/asap", first.base_url()),
+                body,
+                &[
+                    (
+                        "traceparent",
+                        "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+                    ),
+                    ("tracestate", "vendor=abc"),
+                ],
+            )
+            .await;
+        assert!(reply.json.get("result").is_some(), "{}", reply.text());
+    });
+    drop(runtime);
+    drop(guard);
+    assert_eq!(*seen.lock().unwrap(), [Some("vendor=abc".to_owned())]);
+    telemetry.shutdown().expect("shutdown");
+}

@@ -75,6 +75,10 @@
 //!   `Accept-Encoding` response header that the server decodes it; other peers never see
 //!   it. Builds the zstd C library (docs/adr/0003-zstd-dictionary-coding.md).
 //!
+//! - `otel`: OpenTelemetry context for the request and handler spans: the request span
+//!   continues the `traceparent` header, the handler span the envelope's W3C fields, and a
+//!   response carries the exported ids (install asap-observability's `otel` layer to export).
+//!
 //! With a feature off, that `Content-Encoding` gets 415.
 //!
 //! # State stores
@@ -82,9 +86,20 @@
 //! Stores of the `asap-state` crate plug in through the builder: a shared
 //! `asap_state::NonceStore` as the [nonce store](AsapServerBuilder::nonce_store), an
 //! `asap_state::IdempotencyStore` for [idempotent sends](AsapServerBuilder::idempotency), and
-//! any `asap_state::Ping` store for [`/ready`](AsapServerBuilder::ping_store). Metrics
-//! (`/asap/metrics`) are not part of this crate yet; the
-//! [idempotency counters](AsapServer::idempotency_counters) are ready for them.
+//! any `asap_state::Ping` store for [`/ready`](AsapServerBuilder::ping_store).
+//!
+//! # Observability
+//!
+//! - Logs: every request runs in a `tracing` span and gets an access line
+//!   ([`layers::access_log`]); the JSON-RPC endpoint logs the PROTOCOL §14.2 events
+//!   (`asap.request.received`, `…processed`, `…error`) under [`LOG_TARGET`]; handler
+//!   failures are logged in full. The application installs the subscriber
+//!   (`asap_observability::logging`).
+//! - Metrics: [`AsapServerBuilder::metrics`] counts every request, handler run, replay and
+//!   task transition and serves `GET /asap/metrics`; [`AsapServerBuilder::observer`] adds
+//!   any `asap_observability::observe::Observer`.
+//! - Traces: the spans above are OpenTelemetry spans under asap-observability's `otel`
+//!   layer (feature `otel` here for the propagation).
 #![deny(missing_docs)]
 
 mod config;
