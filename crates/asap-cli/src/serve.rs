@@ -2,9 +2,11 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::Context as _;
 use asap_model::{AgentUrn, AuthScheme, Manifest};
+use asap_observability::metrics::Metrics;
 use asap_transport_server::echo::{EchoHandler, demo_manifest};
 use asap_transport_server::layers::auth::StaticTokens;
 use asap_transport_server::layers::idempotency::IdempotencyConfig;
@@ -129,6 +131,16 @@ fn configure(args: &ServeArgs) -> anyhow::Result<ServerConfig> {
     Ok(config)
 }
 
+/// Reports the state stores' calls to the agent's metrics.
+struct StoreMetrics(Arc<Metrics>);
+
+impl asap_state::timed::StoreObserver for StoreMetrics {
+    fn on_store_call(&self, call: &asap_state::timed::StoreCall) {
+        self.0
+            .store_call(call.store, call.operation, call.duration, call.ok);
+    }
+}
+
 /// The demo agent's long-running skill.
 const COUNTDOWN: &str = "countdown";
 
@@ -175,7 +187,12 @@ pub(crate) async fn build(args: &ServeArgs, config: ServerConfig) -> anyhow::Res
     }
     let builder_debug = config.debug;
     let opened = crate::stores::open(&args.state).await?;
-    let stores = opened.stores;
+    let metrics = (!args.no_metrics).then(|| Arc::new(Metrics::new()));
+    // Every store call timed into the metrics (asap_state_store_duration_seconds).
+    let stores = match &metrics {
+        Some(metrics) => opened.stores.timed(Arc::new(StoreMetrics(metrics.clone()))),
+        None => opened.stores,
+    };
     let echo = EchoHandler::new(manifest.id.clone());
     let mut builder = AsapServer::builder(manifest)
         .config(config)
@@ -206,10 +223,8 @@ pub(crate) async fn build(args: &ServeArgs, config: ServerConfig) -> anyhow::Res
     if let Some(tokens) = builder_tokens {
         builder = builder.token_validator(tokens);
     }
-    if !args.no_metrics {
-        builder = builder.metrics(std::sync::Arc::new(
-            asap_observability::metrics::Metrics::new(),
-        ));
+    if let Some(metrics) = metrics {
+        builder = builder.metrics(metrics);
     }
     // `--debug` (or ASAP_DEBUG) also serves the trace viewer at /asap/traces/.
     let viewer = builder_debug.then(|| {

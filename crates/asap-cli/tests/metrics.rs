@@ -102,5 +102,25 @@ fn a_long_running_task_counts_its_transitions() {
         "{text}"
     );
     assert_eq!(sample(&text, &series("working", "failed")), None, "{text}");
+    // Every store call of the task is timed: its creation, both transitions, and the
+    // checkpoints (one snapshot per step, the first with the task).
+    let calls = |store: &str, operation: &str| {
+        sample(
+            &text,
+            &format!(
+                r#"asap_state_store_duration_seconds_count{{operation="{operation}",store="{store}"}}"#
+            ),
+        )
+    };
+    assert_eq!(calls("tasks", "create"), Some(1.0), "{text}");
+    assert_eq!(calls("tasks", "transition"), Some(2.0), "{text}");
+    assert!(
+        calls("snapshots", "save").is_some_and(|n| n >= 2.0),
+        "{text}"
+    );
+    assert!(
+        calls("idempotency", "begin").is_some_and(|n| n >= 1.0),
+        "{text}"
+    );
     server.kill();
 }

@@ -13,7 +13,7 @@
 //! Every trait is object safe and returns boxed futures, so a server holds its stores as
 //! `Arc<dyn …>` chosen at start-up from a URL ([`Stores::open`]). Each trait documents its
 //! contract, atomicity included; the conformance suite checks every backend against the same
-//! contract.
+//! contract. [`timed`] wraps any of them to report each call's duration (for metrics).
 //!
 //! # Backends
 //!
@@ -58,6 +58,7 @@ mod schema;
 mod snapshot;
 mod stores;
 mod task;
+pub mod timed;
 
 #[cfg(feature = "conformance")]
 pub mod conformance;

@@ -13,6 +13,7 @@ mod exposition;
 mod families;
 mod flow;
 mod labelled;
+mod store;
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -23,6 +24,7 @@ use prometheus_client::registry::Registry;
 pub use exposition::{Format, OPENMETRICS_CONTENT_TYPE, PROMETHEUS_CONTENT_TYPE};
 use families::{Families, PerType};
 pub use flow::SIZE_BUCKETS;
+pub use store::STORE_BUCKETS;
 
 use crate::observe::{
     BreakerEvent, HandlerEvent, Observer, Outcome, PoolEvent, ResponseEvent, SendEvent,
@@ -42,6 +44,7 @@ pub struct Metrics {
     families: Families,
     client: client::ClientFamilies,
     flow: flow::Flow,
+    stores: store::StoreFamilies,
     /// The families of `register_labelled_counter_fn`, by name.
     labelled: std::sync::Mutex<HashMap<&'static str, Arc<labelled::LabelledCounters>>>,
     /// Handles of the series of each payload type label, so that a request updates its
@@ -78,11 +81,13 @@ impl Metrics {
         let families = Families::register(&mut registry, Instant::now());
         let client = client::ClientFamilies::register(&mut registry);
         let flow = flow::Flow::register(&mut registry);
+        let stores = store::StoreFamilies::register(&mut registry);
         Self {
             registry: RwLock::new(registry),
             families,
             client,
             flow,
+            stores,
             labelled: std::sync::Mutex::default(),
             per_type: RwLock::default(),
         }
@@ -152,6 +157,21 @@ impl Metrics {
             Format::OpenMetrics => prometheus_client::encoding::text::encode(&mut out, &registry),
         };
         out
+    }
+
+    /// Records a state-store call (`asap_state_store_duration_seconds`, and
+    /// `asap_state_store_errors_total` when it failed): `store` is `tasks`, `snapshots`,
+    /// `idempotency`, `nonces` or `rate_limits`, `operation` the trait method. asap-state's
+    /// `Stores::timed` reports every call; hand it an observer that calls this.
+    pub fn store_call(
+        &self,
+        store: &'static str,
+        operation: &'static str,
+        duration: std::time::Duration,
+        ok: bool,
+    ) {
+        self.stores
+            .call(store, operation, duration.as_secs_f64(), ok);
     }
 
     /// Counts a state-machine transition of a task (`asap_state_transitions_total`).
