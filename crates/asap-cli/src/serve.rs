@@ -131,6 +131,34 @@ fn configure(args: &ServeArgs) -> anyhow::Result<ServerConfig> {
     Ok(config)
 }
 
+/// How often `asap_tasks{status}` is counted again.
+const TASK_COUNT_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Counts the stored tasks by status into `asap_tasks` now and every
+/// [`TASK_COUNT_INTERVAL`], forever (a store that cannot count leaves the gauges unset).
+async fn count_tasks(tasks: Arc<dyn asap_state::TaskStore>, metrics: Arc<Metrics>) {
+    let mut tick = tokio::time::interval(TASK_COUNT_INTERVAL);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        match tasks.count_by_status().await {
+            Ok(counts) => {
+                for status in asap_model::TaskStatus::ALL {
+                    let n = counts
+                        .iter()
+                        .find(|(s, _)| *s == status)
+                        .map_or(0, |(_, n)| *n);
+                    metrics.tasks_in_status(status.as_str(), n);
+                }
+            }
+            Err(error) if error.kind() == asap_state::ErrorKind::Unsupported => return,
+            Err(error) => {
+                tracing::warn!(target: asap_transport_server::LOG_TARGET, %error, "cannot count the stored tasks");
+            }
+        }
+    }
+}
+
 /// Reports the state stores' calls to the agent's metrics.
 struct StoreMetrics(Arc<Metrics>);
 
@@ -151,6 +179,8 @@ pub(crate) type Served =
 /// A built server and what runs beside it.
 pub(crate) struct Built {
     pub(crate) server: Served,
+    /// Keeps `asap_tasks{status}` up to date, when metrics are on.
+    pub(crate) task_gauges: Option<std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>>,
     pub(crate) maintenance: Option<crate::stores::Maintenance>,
     pub(crate) state: String,
 }
@@ -223,6 +253,9 @@ pub(crate) async fn build(args: &ServeArgs, config: ServerConfig) -> anyhow::Res
     if let Some(tokens) = builder_tokens {
         builder = builder.token_validator(tokens);
     }
+    let task_gauges = metrics
+        .as_ref()
+        .map(|metrics| Box::pin(count_tasks(stores.tasks.clone(), metrics.clone())) as _);
     if let Some(metrics) = metrics {
         builder = builder.metrics(metrics);
     }
@@ -234,6 +267,7 @@ pub(crate) async fn build(args: &ServeArgs, config: ServerConfig) -> anyhow::Res
         server: builder
             .layer(crate::debug_ui::TraceUiLayer(viewer))
             .build()?,
+        task_gauges,
         maintenance: opened.maintenance,
         state: opened.description,
     })
@@ -300,6 +334,9 @@ pub(crate) fn run(args: &ServeArgs) -> anyhow::Result<()> {
         let built = build(args, config).await?;
         if let Some(maintenance) = built.maintenance {
             tokio::spawn(maintenance.run());
+        }
+        if let Some(gauges) = built.task_gauges {
+            tokio::spawn(gauges);
         }
         Ok((built.server, built.state))
     };

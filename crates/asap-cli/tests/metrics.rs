@@ -122,5 +122,11 @@ fn a_long_running_task_counts_its_transitions() {
         calls("idempotency", "begin").is_some_and(|n| n >= 1.0),
         "{text}"
     );
+    // The task store is counted every few seconds: the task ends up among the completed.
+    wait_for("the completed task is counted", || {
+        let (_, text) = get_text(&server.addr, "/asap/metrics");
+        sample(&text, r#"asap_tasks{status="completed"}"#) == Some(1.0)
+            && sample(&text, r#"asap_tasks{status="working"}"#) == Some(0.0)
+    });
     server.kill();
 }

@@ -89,6 +89,19 @@ pub trait TaskStore: Send + Sync {
         ))))
     }
 
+    /// How many stored tasks are in each status, for the statuses that have any (order
+    /// unspecified). For gauges such as `asap_tasks`; a scan or one grouped query, not for
+    /// hot paths.
+    ///
+    /// Provided so that adding it breaks no backend: the default answers
+    /// [`ErrorKind::Unsupported`]. The memory, SQLite and PostgreSQL backends implement it.
+    fn count_by_status(&self) -> StoreFuture<'_, Vec<(TaskStatus, u64)>> {
+        Box::pin(std::future::ready(Err(StoreError::new(
+            ErrorKind::Unsupported,
+            "this task store cannot count its tasks",
+        ))))
+    }
+
     /// Stores `task` with `history` exactly as given (restoring an export): no state machine
     /// step runs and no entry is stamped now. `history` must pass [`check_history`]; an id
     /// already stored is refused with [`ErrorKind::AlreadyExists`] and nothing is written.
@@ -102,6 +115,11 @@ pub trait TaskStore: Send + Sync {
             "this task store cannot import tasks",
         ))))
     }
+}
+
+/// The status named `name` (`working`…), as the stores write it.
+pub(crate) fn status_named(name: &str) -> Option<TaskStatus> {
+    TaskStatus::ALL.into_iter().find(|s| s.as_str() == name)
 }
 
 /// Whether `history` can be the status history of `task`: not empty, the first entry a

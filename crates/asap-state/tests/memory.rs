@@ -15,6 +15,11 @@ async fn memory_stores_pass_it_twice_on_one_store() {
     conformance::all(&stores).await;
 }
 
+#[tokio::test]
+async fn memory_counts_tasks_by_status() {
+    conformance::task_counts(&*Stores::memory().tasks).await;
+}
+
 #[tokio::test(flavor = "current_thread")]
 async fn the_suite_runs_on_a_current_thread_runtime() {
     conformance::all(&Stores::memory()).await;

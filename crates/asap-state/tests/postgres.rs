@@ -120,6 +120,16 @@ async fn postgres_passes_the_conformance_suite() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_counts_tasks_by_status() {
+    let Some(db) = fresh_db().await else {
+        return;
+    };
+    let store = open(&db).await;
+    conformance::task_counts(&*store.clone().into_stores().tasks).await;
+    store.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_connection_passes_too() {
     let Some(db) = fresh_db().await else {
         return;

@@ -22,6 +22,15 @@ async fn sqlite_stores_pass_the_conformance_suite() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_counts_tasks_by_status() {
+    let dir = data_dir();
+    let store = SqliteStore::open(dir.path().join("counts.db"))
+        .await
+        .expect("open");
+    conformance::task_counts(&*store.into_stores().tasks).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn synchronous_full_and_one_connection_pass_too() {
     let dir = data_dir();
     let store = SqliteOptions::new(dir.path().join("full.db"))

@@ -174,6 +174,12 @@ impl Metrics {
             .call(store, operation, duration.as_secs_f64(), ok);
     }
 
+    /// Sets `asap_tasks{status}`: `count` stored tasks are in `status` (`submitted`,
+    /// `working`…), as a periodic count of the task store finds them.
+    pub fn tasks_in_status(&self, status: &str, count: u64) {
+        self.stores.tasks(status, count);
+    }
+
     /// Counts a state-machine transition of a task (`asap_state_transitions_total`).
     pub fn state_transition(&self, from: &str, to: &str) {
         self.families.state_transition(from, to);

@@ -1,8 +1,10 @@
-//! State-store call latency and failures by store and operation, beyond §14.1.
+//! State-store call latency and failures by store and operation, and tasks by status,
+//! beyond §14.1.
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
@@ -18,6 +20,11 @@ struct Call {
     store: &'static str,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct Status {
+    status: String,
+}
+
 fn buckets() -> Histogram {
     Histogram::new(STORE_BUCKETS)
 }
@@ -26,6 +33,7 @@ fn buckets() -> Histogram {
 pub(super) struct StoreFamilies {
     duration: Family<Call, Histogram, fn() -> Histogram>,
     errors: Family<Call, Counter>,
+    tasks: Family<Status, Gauge>,
 }
 
 impl StoreFamilies {
@@ -33,6 +41,7 @@ impl StoreFamilies {
         let f = Self {
             duration: Family::new_with_constructor(buckets),
             errors: Family::default(),
+            tasks: Family::default(),
         };
         r.register(
             "asap_state_store_duration_seconds",
@@ -44,7 +53,20 @@ impl StoreFamilies {
             "State store calls that failed, by store and operation",
             f.errors.clone(),
         );
+        r.register(
+            "asap_tasks",
+            "Stored tasks by status, as last counted",
+            f.tasks.clone(),
+        );
         f
+    }
+
+    pub(super) fn tasks(&self, status: &str, count: u64) {
+        self.tasks
+            .get_or_create(&Status {
+                status: status.to_owned(),
+            })
+            .set(i64::try_from(count).unwrap_or(i64::MAX));
     }
 
     pub(super) fn call(

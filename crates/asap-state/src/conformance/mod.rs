@@ -24,6 +24,7 @@ mod nonce;
 mod ratelimit;
 mod snapshot;
 mod task;
+mod task_counts;
 mod task_walk;
 
 use std::future::Future;
@@ -33,6 +34,7 @@ pub use nonce::nonce_store;
 pub use ratelimit::rate_limit_store;
 pub use snapshot::snapshot_store;
 pub use task::task_store;
+pub use task_counts::task_counts;
 
 use crate::{Ping, Stores};
 

@@ -252,6 +252,18 @@ impl TaskStore for MemoryTaskStore {
         ready(Ok(tasks))
     }
 
+    fn count_by_status(&self) -> StoreFuture<'_, Vec<(TaskStatus, u64)>> {
+        let inner = self.lock();
+        let mut counts: Vec<(TaskStatus, u64)> = Vec::new();
+        for entry in inner.tasks.values() {
+            match counts.iter_mut().find(|(s, _)| *s == entry.task.status) {
+                Some((_, n)) => *n += 1,
+                None => counts.push((entry.task.status, 1)),
+            }
+        }
+        ready(Ok(counts))
+    }
+
     fn list_ids<'a>(
         &'a self,
         after: Option<&'a TaskId>,

@@ -197,6 +197,25 @@ impl TaskStore for SqliteStore {
         })
     }
 
+    fn count_by_status(&self) -> StoreFuture<'_, Vec<(TaskStatus, u64)>> {
+        Box::pin(async move {
+            let err = |e| db_error("task count", e);
+            let rows = sqlx::query("SELECT status, COUNT(*) AS n FROM tasks GROUP BY status")
+                .fetch_all(&self.pool)
+                .await
+                .map_err(err)?;
+            let mut counts = Vec::with_capacity(rows.len());
+            for row in &rows {
+                let name: String = row.try_get("status").map_err(err)?;
+                let n: i64 = row.try_get("n").map_err(err)?;
+                let status = crate::task::status_named(&name)
+                    .ok_or_else(|| corrupt("task count", format!("unknown status {name:?}")))?;
+                counts.push((status, u64::try_from(n).unwrap_or(0)));
+            }
+            Ok(counts)
+        })
+    }
+
     fn list_ids<'a>(
         &'a self,
         after: Option<&'a TaskId>,

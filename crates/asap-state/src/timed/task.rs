@@ -43,6 +43,10 @@ impl<S: TaskStore + ?Sized> TaskStore for Timed<S> {
         self.time("list_ids", self.inner.list_ids(after, limit))
     }
 
+    fn count_by_status(&self) -> StoreFuture<'_, Vec<(TaskStatus, u64)>> {
+        self.time("count_by_status", self.inner.count_by_status())
+    }
+
     fn import<'a>(&'a self, task: &'a Task, history: &'a [StatusChange]) -> StoreFuture<'a, ()> {
         self.time("import", self.inner.import(task, history))
     }
