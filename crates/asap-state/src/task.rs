@@ -117,11 +117,6 @@ pub trait TaskStore: Send + Sync {
     }
 }
 
-/// The status named `name` (`working`…), as the stores write it.
-pub(crate) fn status_named(name: &str) -> Option<TaskStatus> {
-    TaskStatus::ALL.into_iter().find(|s| s.as_str() == name)
-}
-
 /// Whether `history` can be the status history of `task`: not empty, the first entry a
 /// creation (`from: None`), each later entry starting where the one before ended, and the
 /// last one ending in the task's status. A violation is [`ErrorKind::Corrupt`] naming it.

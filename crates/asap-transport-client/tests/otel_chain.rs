@@ -83,8 +83,18 @@ fn request_of(me: &AgentUrn, next: &AgentUrn, hops: u64) -> Envelope {
     request(me, next, hops)
 }
 
-/// Runs the chain with spans exported over `protocol`; the spans the receiver decoded.
-fn run_chain(protocol: OtlpProtocol) -> Vec<ReceivedSpan> {
+/// A receiver on a runtime of its own, a provider exporting to it over `protocol`, this
+/// thread's subscriber with its layer, and the current-thread runtime every agent and client
+/// of a test runs on (so that they all see that subscriber).
+struct Traced {
+    receiver_runtime: tokio::runtime::Runtime,
+    receiver: OtlpReceiver,
+    telemetry: Telemetry,
+    guard: tracing::subscriber::DefaultGuard,
+    runtime: tokio::runtime::Runtime,
+}
+
+fn traced(protocol: OtlpProtocol, service_name: Option<&str>) -> Traced {
     let receiver_runtime = tokio::runtime::Runtime::new().expect("runtime");
     let receiver = receiver_runtime
         .block_on(OtlpReceiver::start())
@@ -93,17 +103,37 @@ fn run_chain(protocol: OtlpProtocol) -> Vec<ReceivedSpan> {
         OtlpProtocol::Grpc => receiver.grpc_endpoint(),
         OtlpProtocol::HttpProtobuf => receiver.http_traces_url(),
     };
-    let telemetry =
-        Telemetry::start(&OtelConfig::otlp(protocol, endpoint).with_service_name("chain"))
-            .expect("telemetry")
-            .expect("an exporter");
-    // This thread's subscriber; every agent and client runs on this thread's runtime.
-    let subscriber = tracing_subscriber::registry().with(telemetry.layer());
-    let guard = tracing::subscriber::set_default(subscriber);
+    let mut config = OtelConfig::otlp(protocol, endpoint);
+    if let Some(name) = service_name {
+        config = config.with_service_name(name);
+    }
+    let telemetry = Telemetry::start(&config)
+        .expect("telemetry")
+        .expect("an exporter");
+    let guard =
+        tracing::subscriber::set_default(tracing_subscriber::registry().with(telemetry.layer()));
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .expect("runtime");
+    Traced {
+        receiver_runtime,
+        receiver,
+        telemetry,
+        guard,
+        runtime,
+    }
+}
+
+/// Runs the chain with spans exported over `protocol`; the spans the receiver decoded.
+fn run_chain(protocol: OtlpProtocol) -> Vec<ReceivedSpan> {
+    let Traced {
+        receiver_runtime,
+        receiver,
+        telemetry,
+        guard,
+        runtime,
+    } = traced(protocol, Some("chain"));
     let reply = runtime.block_on(async {
         let mut manifest = demo_manifest("http://127.0.0.1/asap");
         manifest.id = urn("hop-3");
@@ -224,20 +254,13 @@ fn a_three_agent_chain_is_one_trace_over_http_protobuf() {
 /// server span that was exported.
 #[test]
 fn envelope_fields_parent_the_handler_and_responses_name_the_exported_span() {
-    let receiver_runtime = tokio::runtime::Runtime::new().expect("runtime");
-    let receiver = receiver_runtime
-        .block_on(OtlpReceiver::start())
-        .expect("receiver");
-    let config = OtelConfig::otlp(OtlpProtocol::HttpProtobuf, receiver.http_traces_url());
-    let telemetry = Telemetry::start(&config)
-        .expect("telemetry")
-        .expect("exporter");
-    let guard =
-        tracing::subscriber::set_default(tracing_subscriber::registry().with(telemetry.layer()));
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let Traced {
+        receiver_runtime,
+        receiver,
+        telemetry,
+        guard,
+        runtime,
+    } = traced(OtlpProtocol::HttpProtobuf, None);
     const TRACE: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
     const PARENT: &str = "00f067aa0ba902b7";
     let (continued, fresh) = runtime.block_on(async {
@@ -307,20 +330,14 @@ fn envelope_fields_parent_the_handler_and_responses_name_the_exported_span() {
 #[test]
 fn tracestate_is_passed_along_the_chain() {
     use std::sync::{Arc, Mutex};
-    let receiver_runtime = tokio::runtime::Runtime::new().expect("runtime");
-    let receiver = receiver_runtime
-        .block_on(OtlpReceiver::start())
-        .expect("receiver");
-    let config = OtelConfig::otlp(OtlpProtocol::HttpProtobuf, receiver.http_traces_url());
-    let telemetry = Telemetry::start(&config)
-        .expect("telemetry")
-        .expect("exporter");
-    let guard =
-        tracing::subscriber::set_default(tracing_subscriber::registry().with(telemetry.layer()));
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
+    // The receiver (driven by its runtime) only needs to be there: nothing is asked of it.
+    let Traced {
+        receiver_runtime: _receiver_runtime,
+        receiver: _receiver,
+        telemetry,
+        guard,
+        runtime,
+    } = traced(OtlpProtocol::HttpProtobuf, None);
     let seen: Arc<Mutex<Vec<Option<String>>>> = Arc::default();
     let recorded = seen.clone();
     runtime.block_on(async move {

@@ -203,9 +203,7 @@ impl TaskStore for PostgresStore {
             for row in &rows {
                 let name: String = row.try_get("status").map_err(err)?;
                 let n: i64 = row.try_get("n").map_err(err)?;
-                let status = crate::task::status_named(&name)
-                    .ok_or_else(|| corrupt("task count", format!("unknown status {name:?}")))?;
-                counts.push((status, u64::try_from(n).unwrap_or(0)));
+                counts.push((parse_status(&name)?, u64::try_from(n).unwrap_or(0)));
             }
             Ok(counts)
         })
