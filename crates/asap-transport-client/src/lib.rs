@@ -145,6 +145,7 @@ mod batch;
 mod breaker;
 mod client;
 mod config;
+mod connections;
 mod deadline;
 mod error;
 mod manifest;

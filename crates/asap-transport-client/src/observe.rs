@@ -1,4 +1,5 @@
-//! Reports of sends, retries, circuit-breaker changes and connection slots to an
+//! Reports of sends, retries, circuit-breaker changes, connection slots and open
+//! connections to an
 //! [`Observer`](asap_observability::observe::Observer) (feature `metrics`), labelled with the
 //! peer's `host:port`. Without the feature, or without an observer, every report is a no-op.
 
@@ -81,6 +82,14 @@ impl Reporter {
             to.observer.on_pool(&PoolEvent::new(host, in_use, waited));
         }
     }
+
+    /// `open` connections to `host` are open now.
+    pub(crate) fn connection(&self, host: &str, open: usize) {
+        use asap_observability::observe::ConnectionEvent;
+        if let Some(to) = &self.to {
+            to.observer.on_connection(&ConnectionEvent::new(host, open));
+        }
+    }
 }
 
 #[cfg(not(feature = "metrics"))]
@@ -96,6 +105,8 @@ impl Reporter {
     pub(crate) fn breaker(&self, _state: crate::BreakerState) {}
 
     pub(crate) fn pool(&self, _host: &str, _in_use: usize, _waited: Option<Duration>) {}
+
+    pub(crate) fn connection(&self, _host: &str, _open: usize) {}
 }
 
 /// Registers the manifest cache counts of the client `inner` in `metrics`, read while the

@@ -19,10 +19,13 @@ use crate::pool::HostSlots;
 /// The connector under the hyper client: plain TCP, wrapped in rustls for `https://` when
 /// the `rustls` feature is on.
 #[cfg(feature = "rustls")]
-pub(crate) type Connector = hyper_rustls::HttpsConnector<HttpConnector>;
+type Dialer = hyper_rustls::HttpsConnector<HttpConnector>;
 /// The connector under the hyper client: plain TCP.
 #[cfg(not(feature = "rustls"))]
-pub(crate) type Connector = HttpConnector;
+type Dialer = HttpConnector;
+
+/// The dialer, its connections counted for the observer.
+pub(crate) type Connector = crate::connections::Counting<Dialer>;
 
 /// `X-Idempotency-Key`.
 pub(crate) const IDEMPOTENCY_KEY: &str = "x-idempotency-key";
@@ -101,7 +104,7 @@ impl Transport {
         http.set_nodelay(true);
         http.set_keepalive(config.tcp_keepalive);
         http.set_connect_timeout(Some(config.timeout));
-        let connector = connector(http, config, tls)?;
+        let connector = crate::connections::Counting::new(connector(http, config, tls)?, &reporter);
 
         let mut builder = Client::builder(TokioExecutor::new());
         builder
@@ -277,7 +280,7 @@ fn connector(
     mut http: HttpConnector,
     config: &ClientConfig,
     tls: TlsConfig,
-) -> Result<Connector, ClientError> {
+) -> Result<Dialer, ClientError> {
     http.enforce_http(false);
     let builder = hyper_rustls::HttpsConnectorBuilder::new();
     let builder = match tls {
@@ -306,7 +309,7 @@ fn connector(
     http: HttpConnector,
     _config: &ClientConfig,
     _tls: TlsConfig,
-) -> Result<Connector, ClientError> {
+) -> Result<Dialer, ClientError> {
     Ok(http)
 }
 

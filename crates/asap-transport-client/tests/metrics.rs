@@ -141,3 +141,38 @@ async fn manifest_cache_counts_follow_the_client() {
         "{text}"
     );
 }
+
+/// Connections are counted as they open and as the idle timeout closes them.
+#[tokio::test]
+async fn open_connections_follow_the_pool() {
+    let server = ScriptedServer::start(vec![
+        Reply::echo().delay(Duration::from_millis(300)),
+        Reply::echo().delay(Duration::from_millis(300)),
+    ])
+    .await;
+    let metrics = Arc::new(Metrics::new());
+    let client = AsapClient::builder(server.url())
+        .pool_idle_timeout(Some(Duration::from_millis(500)))
+        .metrics(metrics.clone())
+        .build()
+        .unwrap();
+    let series = format!(
+        r#"asap_client_connections_open{{peer="127.0.0.1:{}"}}"#,
+        server.addr().port()
+    );
+    let open = || sample(&metrics.encode(Format::Prometheus), &series);
+    assert_eq!(open(), None, "nothing opened yet");
+    // Two sends at once over HTTP/1.1: two connections, idle once answered.
+    let (a, b) = tokio::join!(client.send(small_envelope()), client.send(small_envelope()));
+    a.expect("first");
+    b.expect("second");
+    assert_eq!(server.connections(), 2);
+    assert_eq!(open(), Some(2.0));
+    for _ in 0..100 {
+        if open() == Some(0.0) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("idle connections never closed: {:?}", open());
+}

@@ -5,9 +5,12 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Instant;
 
+use asap_codec::compression::Encoding;
 use asap_codec::rpc::RpcError;
 use asap_model::error::rpc;
-use asap_observability::observe::{ErrorType, Observer, Outcome, ResponseEvent};
+use asap_observability::observe::{
+    BodyKind, CodingEvent, ErrorType, Observer, Outcome, ResponseEvent,
+};
 use http::StatusCode;
 
 use crate::layers::idempotency::MISMATCH_CODE;
@@ -72,6 +75,13 @@ impl Observation {
             .and_then(|t| self.0.labels.get(t))
             .unwrap_or(&self.0.other)
             .clone()
+    }
+
+    /// Reports a `body` that was `encoded` bytes on the wire in `encoding` and `plain`
+    /// bytes uncompressed.
+    pub(crate) fn coded(&self, body: BodyKind, encoding: Encoding, encoded: usize, plain: usize) {
+        let event = CodingEvent::new(body, encoding.as_str(), encoded, plain);
+        self.0.observer.on_coding(&event);
     }
 
     /// Reports a request of `payload_type` answered with a stored response.

@@ -621,3 +621,60 @@ async fn authentication_sits_between_framing_and_envelope() {
     let (_, reply) = body_of(send(body, Some("Bearer s3cret")).await.unwrap()).await;
     assert!(reply["result"]["envelope"].is_object(), "{reply}");
 }
+
+/// Records the coding events it is told of.
+#[derive(Default)]
+struct Codings(std::sync::Mutex<Vec<(&'static str, String, usize, usize)>>);
+
+impl asap_observability::observe::Observer for Codings {
+    fn on_coding(&self, event: &asap_observability::observe::CodingEvent<'_>) {
+        self.0.lock().unwrap().push((
+            event.body.as_str(),
+            event.encoding.to_owned(),
+            event.encoded_bytes,
+            event.plain_bytes,
+        ));
+    }
+}
+
+#[tokio::test]
+async fn coding_layers_report_to_their_observer() {
+    use asap_transport_server::layers::compression::ResponseCompression;
+    use asap_transport_server::layers::decompression::Decompression;
+    let codings = Arc::new(Codings::default());
+    let plain = format!(r#"{{"text":"{}"}}"#, "abc ".repeat(500)).into_bytes();
+    let gzipped = gzip(&plain).await;
+
+    let inflating =
+        Decompression::new(service_fn(read_plain), 64 * 1024).with_observer(codings.clone());
+    let request = Request::post("/asap")
+        .header(header::CONTENT_ENCODING, "gzip")
+        .body(Full::new(Bytes::from(gzipped.clone())))
+        .unwrap();
+    let (status, _) = body_of(inflating.oneshot(request).await.unwrap()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        codings.0.lock().unwrap().as_slice(),
+        [("request", "gzip".to_owned(), gzipped.len(), plain.len())]
+    );
+
+    let reply = plain.clone();
+    let compressing = ResponseCompression::new(
+        service_fn(move |_: Request<Full<Bytes>>| {
+            let reply = reply.clone();
+            async move { Ok::<_, Infallible>(response::json(StatusCode::OK, reply)) }
+        }),
+        Some(1024),
+    )
+    .with_observer(codings.clone());
+    let request = Request::post("/asap")
+        .header(header::ACCEPT_ENCODING, "gzip")
+        .body(Full::new(Bytes::new()))
+        .unwrap();
+    let response = compressing.oneshot(request).await.unwrap();
+    let sent = response.into_body().collect().await.unwrap().to_bytes();
+    assert_eq!(
+        codings.0.lock().unwrap()[1],
+        ("response", "gzip".to_owned(), sent.len(), plain.len())
+    );
+}

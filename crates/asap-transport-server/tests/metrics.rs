@@ -389,3 +389,78 @@ async fn per_ip_rate_limit_refusals_are_counted() {
         assert_eq!(sample(&text, series), Some(value), "{series} in\n{text}");
     }
 }
+
+/// A gzip request inflated and a reply compressed are counted with their sizes on the wire
+/// and uncompressed; bodies sent as they are are not.
+#[tokio::test]
+async fn compressed_bodies_are_counted_both_ways() {
+    use asap_codec::compression::{DEFAULT_MAX_REQUEST_SIZE, Encoding, compress, decompress_slice};
+    let metrics = Arc::new(Metrics::new());
+    let agent = agent(metrics.clone()).await;
+    let client = TestClient::new();
+    let recipient = echo_agent_manifest().id.to_string();
+    let text = "lorem ipsum dolor sit amet ".repeat(100);
+    let envelope = task_request(SENDER, &recipient, json!({ "text": text }));
+    let plain = serde_json::to_vec(&asap_testing::fixtures::rpc_request(&envelope)).unwrap();
+    let gzipped = compress(Encoding::Gzip, &plain).await.expect("gzip");
+
+    // Sent and answered without any coding: nothing to count.
+    let reply = client.post(&agent.url("/asap"), plain.clone(), &[]).await;
+    assert!(reply.json.get("result").is_some(), "{}", reply.text());
+    let text = metrics.encode(Format::Prometheus);
+    assert!(
+        !text.contains("asap_compressed_size_bytes_count{"),
+        "{text}"
+    );
+
+    let reply = client
+        .post(
+            &agent.url("/asap"),
+            gzipped.clone(),
+            &[("content-encoding", "gzip"), ("accept-encoding", "gzip")],
+        )
+        .await;
+    assert_eq!(reply.header("content-encoding"), Some("gzip"));
+    let answer = decompress_slice(Encoding::Gzip, &reply.body, DEFAULT_MAX_REQUEST_SIZE)
+        .await
+        .expect("gunzip");
+    let text = metrics.encode(Format::Prometheus);
+    let request = r#"{body="request",encoding="gzip"}"#;
+    let response = r#"{body="response",encoding="gzip"}"#;
+    let value = |name: &str, labels: &str| sample(&text, &format!("{name}{labels}"));
+    assert_eq!(
+        value("asap_compressed_size_bytes_count", request),
+        Some(1.0)
+    );
+    assert_eq!(
+        value("asap_compressed_size_bytes_sum", request),
+        Some(gzipped.len() as f64),
+        "{text}"
+    );
+    assert_eq!(
+        value("asap_compressed_plain_bytes_total", request),
+        Some(plain.len() as f64),
+        "{text}"
+    );
+    assert_eq!(
+        value("asap_compressed_size_bytes_count", response),
+        Some(1.0)
+    );
+    assert_eq!(
+        value("asap_compressed_size_bytes_sum", response),
+        Some(reply.body.len() as f64),
+        "{text}"
+    );
+    assert_eq!(
+        value("asap_compressed_plain_bytes_total", response),
+        Some(answer.len() as f64),
+        "{text}"
+    );
+    // The reply's size before compression is also the one the endpoint reported.
+    assert_eq!(
+        sample(&text, "asap_response_size_bytes_sum").map(|sum| sum > answer.len() as f64),
+        Some(true),
+        "{text}"
+    );
+    agent.shutdown();
+}

@@ -8,7 +8,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 
 use super::families::{Histograms, durations};
-use crate::observe::{BreakerEvent, PoolEvent, SendEvent};
+use crate::observe::{BreakerEvent, ConnectionEvent, PoolEvent, SendEvent};
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct PeerStatus {
@@ -42,6 +42,7 @@ pub(super) struct ClientFamilies {
     breaker_transitions: Family<PeerState, Counter>,
     pool_in_use: Family<Peer, Gauge>,
     pool_wait: Histograms<Peer>,
+    connections: Family<Peer, Gauge>,
 }
 
 impl ClientFamilies {
@@ -54,6 +55,7 @@ impl ClientFamilies {
             breaker_transitions: Family::default(),
             pool_in_use: Family::default(),
             pool_wait: Family::new_with_constructor(durations),
+            connections: Family::default(),
         };
         r.register(
             "asap_client_sends",
@@ -89,6 +91,11 @@ impl ClientFamilies {
             "asap_client_pool_acquire_duration_seconds",
             "Wait for a connection slot by peer",
             f.pool_wait.clone(),
+        );
+        r.register(
+            "asap_client_connections_open",
+            "Connections open by peer, in use or idle",
+            f.connections.clone(),
         );
         f
     }
@@ -141,5 +148,11 @@ impl ClientFamilies {
                 .get_or_create(&label)
                 .observe(waited.as_secs_f64());
         }
+    }
+
+    pub(super) fn connection(&self, event: &ConnectionEvent<'_>) {
+        self.connections
+            .get_or_create(&peer(event.peer))
+            .set(i64::try_from(event.open).unwrap_or(i64::MAX));
     }
 }

@@ -1,8 +1,14 @@
-//! Requests in flight and the sizes of their bodies, beyond §14.1.
+//! Requests in flight and the sizes of their bodies, as read and as on the wire, beyond
+//! §14.1.
 
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
+
+use crate::observe::CodingEvent;
 
 /// Body size buckets, in bytes: 256 B to 16 MiB by fours (the server's default limit is
 /// 10 MiB).
@@ -18,11 +24,25 @@ pub const SIZE_BUCKETS: [f64; 9] = [
     16_777_216.0,
 ];
 
+/// A compressed body: which one, in which coding. Both values come from fixed sets (the
+/// codings of this build), so the family stays small whatever peers send.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct Coded {
+    body: &'static str,
+    encoding: String,
+}
+
+fn sizes() -> Histogram {
+    Histogram::new(SIZE_BUCKETS)
+}
+
 /// The families, registered.
 pub(super) struct Flow {
     pub(super) active: Gauge,
     pub(super) request_size: Histogram,
     pub(super) response_size: Histogram,
+    compressed_size: Family<Coded, Histogram, fn() -> Histogram>,
+    plain_bytes: Family<Coded, Counter>,
 }
 
 impl Flow {
@@ -31,6 +51,8 @@ impl Flow {
             active: Gauge::default(),
             request_size: Histogram::new(SIZE_BUCKETS),
             response_size: Histogram::new(SIZE_BUCKETS),
+            compressed_size: Family::new_with_constructor(sizes),
+            plain_bytes: Family::default(),
         };
         r.register(
             "asap_active_requests",
@@ -47,6 +69,30 @@ impl Flow {
             "Reply bodies as encoded, before compression",
             f.response_size.clone(),
         );
+        r.register(
+            "asap_compressed_size_bytes",
+            "Compressed bodies as on the wire: requests inflated, replies compressed, by coding",
+            f.compressed_size.clone(),
+        );
+        r.register(
+            "asap_compressed_plain_bytes",
+            "The same bodies uncompressed (divide the wire bytes by it for the ratio)",
+            f.plain_bytes.clone(),
+        );
         f
+    }
+
+    pub(super) fn coded(&self, event: &CodingEvent<'_>) {
+        let label = Coded {
+            body: event.body.as_str(),
+            encoding: event.encoding.to_owned(),
+        };
+        #[allow(clippy::cast_precision_loss)] // sizes far below 2^52
+        self.compressed_size
+            .get_or_create(&label)
+            .observe(event.encoded_bytes as f64);
+        self.plain_bytes
+            .get_or_create(&label)
+            .inc_by(event.plain_bytes as u64);
     }
 }

@@ -27,8 +27,8 @@ pub use flow::SIZE_BUCKETS;
 pub use store::STORE_BUCKETS;
 
 use crate::observe::{
-    BreakerEvent, HandlerEvent, Observer, Outcome, PoolEvent, ResponseEvent, SendEvent,
-    TransitionEvent,
+    BreakerEvent, CodingEvent, ConnectionEvent, HandlerEvent, Observer, Outcome, PoolEvent,
+    ResponseEvent, SendEvent, TransitionEvent,
 };
 
 /// Histogram buckets of request and handler durations, in seconds (those of §14.1).
@@ -272,6 +272,10 @@ impl Observer for Metrics {
         self.families.state_transition(event.from, event.to);
     }
 
+    fn on_coding(&self, event: &CodingEvent<'_>) {
+        self.flow.coded(event);
+    }
+
     fn on_send(&self, event: &SendEvent<'_>) {
         let status = if event.error.is_some() {
             "error"
@@ -297,5 +301,9 @@ impl Observer for Metrics {
 
     fn on_pool(&self, event: &PoolEvent<'_>) {
         self.client.pool(event);
+    }
+
+    fn on_connection(&self, event: &ConnectionEvent<'_>) {
+        self.client.connection(event);
     }
 }

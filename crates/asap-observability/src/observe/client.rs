@@ -1,4 +1,5 @@
-//! What a client reports: sends, retries, its circuit breaker and its connection slots.
+//! What a client reports: sends, retries, its circuit breaker, its connection slots and
+//! the connections it holds open.
 //!
 //! `peer` is the authority (`host:port`) of the agent a client talks to: one client per
 //! agent, so a bounded set of label values.
@@ -67,5 +68,23 @@ impl<'a> PoolEvent<'a> {
             in_use,
             waited,
         }
+    }
+}
+
+/// The connections a client holds open to a peer changed: one was opened, or one closed
+/// (the peer or the idle timeout closed it, or it failed).
+#[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
+pub struct ConnectionEvent<'a> {
+    /// The agent.
+    pub peer: &'a str,
+    /// Connections open to it now, in use or idle.
+    pub open: usize,
+}
+
+impl<'a> ConnectionEvent<'a> {
+    /// `open` connections to `peer` are open now.
+    pub fn new(peer: &'a str, open: usize) -> Self {
+        Self { peer, open }
     }
 }

@@ -2,7 +2,8 @@
 //!
 //! A server calls an [`Observer`] once per answered `POST /asap` request
 //! ([`Observer::on_response`]), once per handler run ([`Observer::on_handler`]) and once per
-//! stored transition of a long-running task ([`Observer::on_transition`]). A client calls it
+//! stored transition of a long-running task ([`Observer::on_transition`]), and once per
+//! compressed body it inflates or sends ([`Observer::on_coding`]). A client calls it
 //! once per send ([`Observer::on_send`]), retry ([`Observer::on_retry`]), circuit-breaker
 //! change ([`Observer::on_breaker`]) and connection slot taken or given back
 //! ([`Observer::on_pool`]). Like tower-http's `OnResponse` / `OnFailure` callbacks:
@@ -11,10 +12,12 @@
 //! request or send they report: keep them short and never block.
 
 mod client;
+mod coding;
 
 use std::time::Duration;
 
-pub use client::{BreakerEvent, PoolEvent, SendEvent};
+pub use client::{BreakerEvent, ConnectionEvent, PoolEvent, SendEvent};
+pub use coding::{BodyKind, CodingEvent};
 
 /// Receives the events of servers and clients. Every method has an empty default.
 ///
@@ -53,6 +56,13 @@ pub trait Observer: Send + Sync + 'static {
         let _ = event;
     }
 
+    /// A request body arrived compressed and was inflated, or a reply was sent compressed
+    /// (bodies sent or received as they are are not reported: their size is the one
+    /// [`ResponseEvent`] carries).
+    fn on_coding(&self, event: &CodingEvent<'_>) {
+        let _ = event;
+    }
+
     /// A client's send finished.
     fn on_send(&self, event: &SendEvent<'_>) {
         let _ = event;
@@ -70,6 +80,11 @@ pub trait Observer: Send + Sync + 'static {
 
     /// A client took or gave back a connection slot.
     fn on_pool(&self, event: &PoolEvent<'_>) {
+        let _ = event;
+    }
+
+    /// A client opened a connection to a peer, or one it had opened closed.
+    fn on_connection(&self, event: &ConnectionEvent<'_>) {
         let _ = event;
     }
 }
@@ -343,6 +358,12 @@ impl Observer for Observers {
         }
     }
 
+    fn on_coding(&self, event: &CodingEvent<'_>) {
+        for observer in &self.0 {
+            observer.on_coding(event);
+        }
+    }
+
     fn on_send(&self, event: &SendEvent<'_>) {
         for observer in &self.0 {
             observer.on_send(event);
@@ -364,6 +385,12 @@ impl Observer for Observers {
     fn on_pool(&self, event: &PoolEvent<'_>) {
         for observer in &self.0 {
             observer.on_pool(event);
+        }
+    }
+
+    fn on_connection(&self, event: &ConnectionEvent<'_>) {
+        for observer in &self.0 {
+            observer.on_connection(event);
         }
     }
 }

@@ -1,8 +1,9 @@
 //! Two agents with metrics whose traffic gives every series the dashboards read: the
 //! `caller` answers requests of every outcome (handler errors, unknown payload types,
-//! refused envelopes, idempotent replays), runs long-running tasks that complete and fail,
-//! and sends with two clients, to the `callee` and to a peer that is down (its breaker
-//! opens); the `callee` echoes.
+//! refused envelopes, idempotent replays, a compressed request and reply), runs
+//! long-running tasks that complete and fail on timed stores whose tasks it counts, and
+//! sends with two clients, to the `callee` (manifest cache included) and to a peer that is
+//! down (its breaker opens); the `callee` echoes.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -34,6 +35,18 @@ pub(crate) struct Agents {
     http: TestClient,
     to_callee: AsapClient,
     to_down: AsapClient,
+    /// The caller's stores, timed into its metrics.
+    stores: Stores,
+}
+
+/// Reports the caller's store calls to its metrics, as `asap serve` does.
+struct StoreMetrics(Arc<Metrics>);
+
+impl asap_state::timed::StoreObserver for StoreMetrics {
+    fn on_store_call(&self, call: &asap_state::timed::StoreCall) {
+        self.0
+            .store_call(call.store, call.operation, call.duration, call.ok);
+    }
 }
 
 /// A `task.request` for the echo handler.
@@ -78,7 +91,7 @@ impl Agents {
         .await;
 
         let metrics = Arc::new(Metrics::new());
-        let stores = Stores::memory();
+        let stores = Stores::memory().timed(Arc::new(StoreMetrics(metrics.clone())));
         let runtime = TaskRuntime::builder(stores.tasks.clone(), stores.snapshots.clone())
             .job("countdown", countdown())
             .job(
@@ -133,6 +146,7 @@ impl Agents {
             http: TestClient::new(),
             to_callee,
             to_down,
+            stores,
         }
     }
 
@@ -198,6 +212,38 @@ impl Agents {
             text.contains(r#"to_status="completed""#) && text.contains(r#"to_status="failed""#)
         })
         .await;
+        // A store call that fails (no such task), for the store-failure series.
+        let unknown = TaskId::new("task-nowhere");
+        let refused = self
+            .stores
+            .tasks
+            .transition(&unknown, asap_model::TaskStatus::Working, None);
+        assert!(refused.await.is_err());
+        // The stored tasks counted by status, as `asap serve` does every few seconds.
+        let counts = self.stores.tasks.count_by_status().await.expect("count");
+        for status in asap_model::TaskStatus::ALL {
+            let n = counts.iter().find(|(s, _)| *s == status).map_or(0, |c| c.1);
+            self.metrics.tasks_in_status(status.as_str(), n);
+        }
+
+        // A gzip request answered in gzip.
+        let text = "lorem ipsum dolor sit amet ".repeat(100);
+        let big = rpc(task_request(SENDER, AGENT, json!({ "text": text })), None);
+        let gzipped = asap_testing::fixtures::gzip(big.to_string().as_bytes()).await;
+        let reply = self
+            .http
+            .post(
+                &self.caller.url("/asap"),
+                gzipped,
+                &[("content-encoding", "gzip"), ("accept-encoding", "gzip")],
+            )
+            .await;
+        assert_eq!(reply.header("content-encoding"), Some("gzip"));
+
+        // The callee's manifest: loaded once, then from the cache.
+        for _ in 0..2 {
+            self.to_callee.get_manifest().await.expect("manifest");
+        }
 
         // Client side: a JSON-RPC error reply from the callee (it has no `task.cancel`
         // handler), then the peer that is down: a failed send with retries opens its

@@ -425,7 +425,8 @@ impl<L> AsapServerBuilder<L> {
         let endpoint = RpcEndpoint::from_rpc(authenticated)
             .observed(observation.clone())
             .with_debug_log(config.debug_log);
-        let decompressed = Decompression::new(endpoint, config.max_request_size);
+        let decompressed =
+            Decompression::new(endpoint, config.max_request_size).observed(observation.clone());
         let limited = match (&rate_limit, config.rate_limit_key) {
             (Some(spec), RateLimitKey::PeerIp) if shared_limits.is_none() => OptionalRateLimit::on(
                 tower::Layer::layer(&RateLimitLayer::new(spec), decompressed)
@@ -442,10 +443,10 @@ impl<L> AsapServerBuilder<L> {
             readiness: Readiness::new(),
             metrics: self.metrics,
         };
-        let service = ServerService::new(AccessLog::new(ResponseCompression::new(
-            AsapService::new(rpc, routes),
-            config.response_compression,
-        )));
+        let service = ServerService::new(AccessLog::new(
+            ResponseCompression::new(AsapService::new(rpc, routes), config.response_compression)
+                .observed(observation.clone()),
+        ));
         let readiness = service.readiness().clone();
         for store in self.stores.pings {
             let reachable = Arc::new(std::sync::atomic::AtomicBool::new(false));

@@ -11,11 +11,18 @@ use http::{HeaderValue, Response, header};
 use http_body::Body;
 
 use super::CompressionBody;
+use crate::observe::Observation;
 
 pin_project_lite::pin_project! {
     #[project = StateProj]
     enum State<F, B: Body> {
-        Inner { #[pin] future: F, encoding: Encoding, threshold: usize, advert: Option<&'static str> },
+        Inner {
+            #[pin] future: F,
+            encoding: Encoding,
+            threshold: usize,
+            advert: Option<&'static str>,
+            observation: Option<Observation>,
+        },
         Compressing { future: BoxFuture<'static, Response<CompressionBody<B>>> },
     }
 }
@@ -37,12 +44,13 @@ impl<F, B: Body> std::fmt::Debug for CompressionFuture<F, B> {
 }
 
 impl<F, B: Body> CompressionFuture<F, B> {
-    /// `advert`: the `Accept-Encoding` header to put on the response, if any.
+    /// `advert`: the `Accept-Encoding` header to put on the response, if any; a compressed
+    /// reply is reported to `observation`.
     pub(super) fn new(
         future: F,
-        encoding: Encoding,
-        threshold: usize,
+        (encoding, threshold): (Encoding, usize),
         advert: Option<&'static str>,
+        observation: Option<Observation>,
     ) -> Self {
         Self {
             state: State::Inner {
@@ -50,6 +58,7 @@ impl<F, B: Body> CompressionFuture<F, B> {
                 encoding,
                 threshold,
                 advert,
+                observation,
             },
         }
     }
@@ -71,6 +80,7 @@ where
                 encoding,
                 threshold,
                 advert,
+                observation,
             } => {
                 let mut response = ready!(future.poll(cx))?;
                 if let Some(advert) = advert {
@@ -82,7 +92,11 @@ where
                 if !super::qualifies(&response, *encoding, *threshold) {
                     return Poll::Ready(Ok(response.map(CompressionBody::plain)));
                 }
-                let mut compressing = Box::pin(super::compress_response(response, *encoding));
+                let mut compressing = Box::pin(super::compress_response(
+                    response,
+                    *encoding,
+                    observation.take(),
+                ));
                 match compressing.as_mut().poll(cx) {
                     Poll::Ready(response) => Poll::Ready(Ok(response)),
                     Poll::Pending => {

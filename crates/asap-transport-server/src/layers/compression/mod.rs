@@ -14,6 +14,10 @@
 //! (asap-rs clients of a `zstd` build); their responses, and only theirs, also carry an
 //! `Accept-Encoding` header saying the server decodes it in requests (RFC 7694).
 //!
+//! Each compressed reply is reported to the observer, if any
+//! ([`Observer::on_coding`]: its size
+//! before and after).
+//!
 //! The layer is generic over request and response bodies (the response's must carry
 //! `Bytes`), so it can wrap an axum `Router` or any hyper service; bodies without an exact
 //! size (streams) pass through.
@@ -22,11 +26,13 @@ mod body;
 mod future;
 mod layer;
 
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use asap_codec::compression::{
     Encoding, advertised_request_encodings, compress, negotiate, peer_encodings,
 };
+use asap_observability::observe::{BodyKind, Observer};
 use bytes::Bytes;
 use http::{HeaderValue, Request, Response, header};
 use http_body::Body;
@@ -37,17 +43,34 @@ pub use body::CompressionBody;
 pub use future::CompressionFuture;
 pub use layer::ResponseCompressionLayer;
 
+use crate::observe::Observation;
+
 /// Compresses large responses; see the [module docs](self).
 #[derive(Debug, Clone)]
 pub struct ResponseCompression<S> {
     inner: S,
     threshold: Option<usize>,
+    observation: Option<Observation>,
 }
 
 impl<S> ResponseCompression<S> {
     /// Wraps `inner`; bodies of at least `threshold` bytes are compressed, none when `None`.
     pub fn new(inner: S, threshold: Option<usize>) -> Self {
-        Self { inner, threshold }
+        Self {
+            inner,
+            threshold,
+            observation: None,
+        }
+    }
+
+    /// Reports each compressed reply to `observer`.
+    pub fn with_observer(self, observer: Arc<dyn Observer>) -> Self {
+        self.observed(Some(Observation::new(observer, [])))
+    }
+
+    pub(crate) fn observed(mut self, observation: Option<Observation>) -> Self {
+        self.observation = observation;
+        self
     }
 
     /// The wrapped service.
@@ -100,6 +123,7 @@ fn qualifies<B: Body>(response: &Response<B>, encoding: Encoding, threshold: usi
 async fn compress_response<B>(
     response: Response<B>,
     encoding: Encoding,
+    observation: Option<Observation>,
 ) -> Response<CompressionBody<B>>
 where
     B: Body<Data = Bytes>,
@@ -113,6 +137,9 @@ where
         Ok(c) if c.len() < plain.len() => c,
         _ => return Response::from_parts(parts, CompressionBody::compressed(plain)),
     };
+    if let Some(observation) = observation {
+        observation.coded(BodyKind::Response, encoding, compressed.len(), plain.len());
+    }
     let headers = &mut parts.headers;
     headers.insert(
         header::CONTENT_ENCODING,
@@ -144,6 +171,16 @@ where
             None => (Encoding::Identity, usize::MAX),
         };
         let advert = request_encodings_advert(request.headers());
-        CompressionFuture::new(self.inner.call(request), encoding, threshold, advert)
+        let observation = if encoding.is_identity() {
+            None
+        } else {
+            self.observation.clone()
+        };
+        CompressionFuture::new(
+            self.inner.call(request),
+            (encoding, threshold),
+            advert,
+            observation,
+        )
     }
 }

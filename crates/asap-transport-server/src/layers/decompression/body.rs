@@ -10,7 +10,9 @@ use http_body::{Body, Frame, SizeHint};
 use tokio::io::AsyncBufReadExt;
 
 use super::reader::BodyReader;
+use crate::observe::Observation;
 use crate::registry::BoxError;
+use asap_observability::observe::BodyKind;
 
 type Inflate = BoxFuture<'static, Result<Bytes, BoxError>>;
 
@@ -20,7 +22,7 @@ pin_project_lite::pin_project! {
         /// `identity`: the body itself, frame by frame.
         Plain { #[pin] body: B },
         /// Compressed, not polled yet.
-        Compressed { body: Option<B>, encoding: Encoding, max: usize },
+        Compressed { body: Option<B>, encoding: Encoding, max: usize, observation: Option<Observation> },
         Inflating { future: Inflate },
         Done,
     }
@@ -75,14 +77,31 @@ impl<B> DecompressionBody<B> {
                 body: Some(body),
                 encoding,
                 max,
+                observation: None,
             }
         };
         Self { state }
     }
+
+    /// This body, reporting its inflated size to `observation` (when it is compressed).
+    pub(crate) fn observed(mut self, observation: Option<Observation>) -> Self {
+        if let State::Compressed {
+            observation: slot, ..
+        } = &mut self.state
+        {
+            *slot = observation;
+        }
+        self
+    }
 }
 
 /// Inflates `body`; see [`DecompressionBody`] for the order of the errors.
-async fn inflate<B>(body: B, encoding: Encoding, max: usize) -> Result<Bytes, BoxError>
+async fn inflate<B>(
+    body: B,
+    encoding: Encoding,
+    max: usize,
+    observation: Option<Observation>,
+) -> Result<Bytes, BoxError>
 where
     B: Body,
     B::Error: Into<BoxError>,
@@ -94,7 +113,13 @@ where
         return Err(error);
     }
     let error = match result {
-        Ok(plain) => return Ok(Bytes::from(plain)),
+        Ok(plain) => {
+            if let Some(observation) = observation {
+                let received = usize::try_from(reader.read).unwrap_or(usize::MAX);
+                observation.coded(BodyKind::Request, encoding, received, plain.len());
+            }
+            return Ok(Bytes::from(plain));
+        }
         Err(error) => error,
     };
     // The received size answers before the decoding: read on (at most `max` bytes in all,
@@ -146,9 +171,10 @@ where
                     body,
                     encoding,
                     max,
+                    observation,
                 } => match body.take() {
                     Some(body) => State::Inflating {
-                        future: Box::pin(inflate(body, *encoding, *max)),
+                        future: Box::pin(inflate(body, *encoding, *max, observation.take())),
                     },
                     None => State::Done,
                 },

@@ -8,6 +8,10 @@
 //!   ([`Rejection::from_body_error`]). Inflating streams from the received frames, so a
 //!   bomb stops at `max + 1` bytes.
 //!
+//! Each inflated body is reported to the observer, if any
+//! ([`Observer::on_coding`]: its size
+//! received and inflated).
+//!
 //! Nothing is read here: the layer only wraps the body, the way tower-http's decompression
 //! does, so the body is read once, by the endpoint (or by the host application's handler).
 //! The layer is generic over request and response bodies; its own 415 travels in a
@@ -17,9 +21,11 @@ mod body;
 mod layer;
 mod reader;
 
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use asap_codec::compression::Encoding;
+use asap_observability::observe::Observer;
 use http::{Request, Response, StatusCode, header};
 use tower_service::Service;
 
@@ -28,6 +34,7 @@ pub use layer::DecompressionLayer;
 
 use super::future::ResponseFuture;
 use super::response_body::ResponseBody;
+use crate::observe::Observation;
 use crate::rejection::Rejection;
 
 /// Decompresses request bodies; see the [module docs](self).
@@ -35,12 +42,27 @@ use crate::rejection::Rejection;
 pub struct Decompression<S> {
     inner: S,
     max: usize,
+    observation: Option<Observation>,
 }
 
 impl<S> Decompression<S> {
     /// Wraps `inner`; inflated bodies may be at most `max` bytes.
     pub fn new(inner: S, max: usize) -> Self {
-        Self { inner, max }
+        Self {
+            inner,
+            max,
+            observation: None,
+        }
+    }
+
+    /// Reports each inflated body to `observer`.
+    pub fn with_observer(self, observer: Arc<dyn Observer>) -> Self {
+        self.observed(Some(Observation::new(observer, [])))
+    }
+
+    pub(crate) fn observed(mut self, observation: Option<Observation>) -> Self {
+        self.observation = observation;
+        self
     }
 }
 
@@ -85,7 +107,8 @@ where
         if !encoding.is_identity() {
             parts.headers.remove(header::CONTENT_LENGTH);
         }
-        let body = DecompressionBody::new(body, encoding, self.max);
+        let body =
+            DecompressionBody::new(body, encoding, self.max).observed(self.observation.clone());
         ResponseFuture::inner(self.inner.call(Request::from_parts(parts, body)))
     }
 }
