@@ -11,7 +11,7 @@ use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::metrics::info::Info;
 use prometheus_client::registry::Registry;
 
-use super::DURATION_BUCKETS;
+use super::{DURATION_BUCKETS, sharded};
 use crate::observe::ErrorType;
 
 // Label sets: fields in the alphabetical order of their names, the order the reference
@@ -61,16 +61,23 @@ pub(super) fn durations() -> Histogram {
     Histogram::new(DURATION_BUCKETS)
 }
 
+/// A family of request-path histograms, sharded.
+type HotHistograms<L> = Family<L, sharded::Histogram, fn() -> sharded::Histogram>;
+
+fn hot_durations() -> sharded::Histogram {
+    sharded::Histogram::new(DURATION_BUCKETS)
+}
+
 /// Every family, registered.
 pub(super) struct Families {
-    requests: Family<TypeStatus, Counter>,
-    success: Family<TypeLabel, Counter>,
+    requests: Family<TypeStatus, sharded::Counter>,
+    success: Family<TypeLabel, sharded::Counter>,
     errors: Family<TypeError, Counter>,
-    duration: Histograms<TypeStatus>,
-    handler_executions: Family<TypeLabel, Counter>,
-    handler_errors: Family<TypeLabel, Counter>,
-    handler_duration: Histograms<TypeLabel>,
-    replays: Family<TypeLabel, Counter>,
+    duration: HotHistograms<TypeStatus>,
+    handler_executions: Family<TypeLabel, sharded::Counter>,
+    handler_errors: Family<TypeLabel, sharded::Counter>,
+    handler_duration: HotHistograms<TypeLabel>,
+    replays: Family<TypeLabel, sharded::Counter>,
     pool_exhausted: Counter,
     transitions: Family<Transition, Counter>,
     send: Family<Status, Counter>,
@@ -86,17 +93,18 @@ pub(super) struct Families {
     rate_limited: Counter,
 }
 
-/// The series one payload type label updates on every request, resolved once.
+/// The series one payload type label updates on every request, resolved once (sharded:
+/// every server worker writes them).
 pub(super) struct PerType {
-    pub(super) success: Counter,
-    pub(super) error: Counter,
-    pub(super) success_total: Counter,
-    pub(super) success_duration: Histogram,
-    pub(super) error_duration: Histogram,
-    pub(super) handler_executions: Counter,
-    pub(super) handler_errors: Counter,
-    pub(super) handler_duration: Histogram,
-    pub(super) replays: Counter,
+    pub(super) success: sharded::Counter,
+    pub(super) error: sharded::Counter,
+    pub(super) success_total: sharded::Counter,
+    pub(super) success_duration: sharded::Histogram,
+    pub(super) error_duration: sharded::Histogram,
+    pub(super) handler_executions: sharded::Counter,
+    pub(super) handler_errors: sharded::Counter,
+    pub(super) handler_duration: sharded::Histogram,
+    pub(super) replays: sharded::Counter,
 }
 
 impl Families {
@@ -105,10 +113,10 @@ impl Families {
             requests: Family::default(),
             success: Family::default(),
             errors: Family::default(),
-            duration: Family::new_with_constructor(durations),
+            duration: Family::new_with_constructor(hot_durations),
             handler_executions: Family::default(),
             handler_errors: Family::default(),
-            handler_duration: Family::new_with_constructor(durations),
+            handler_duration: Family::new_with_constructor(hot_durations),
             replays: Family::default(),
             pool_exhausted: Counter::default(),
             transitions: Family::default(),

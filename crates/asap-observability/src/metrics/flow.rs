@@ -4,10 +4,10 @@
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
-use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
+use super::sharded;
 use crate::observe::CodingEvent;
 
 /// Body size buckets, in bytes: 256 B to 16 MiB by fours (the server's default limit is
@@ -38,9 +38,9 @@ fn sizes() -> Histogram {
 
 /// The families, registered.
 pub(super) struct Flow {
-    pub(super) active: Gauge,
-    pub(super) request_size: Histogram,
-    pub(super) response_size: Histogram,
+    pub(super) active: sharded::Gauge,
+    pub(super) request_size: sharded::Histogram,
+    pub(super) response_size: sharded::Histogram,
     compressed_size: Family<Coded, Histogram, fn() -> Histogram>,
     plain_bytes: Family<Coded, Counter>,
 }
@@ -48,9 +48,9 @@ pub(super) struct Flow {
 impl Flow {
     pub(super) fn register(r: &mut Registry) -> Self {
         let f = Self {
-            active: Gauge::default(),
-            request_size: Histogram::new(SIZE_BUCKETS),
-            response_size: Histogram::new(SIZE_BUCKETS),
+            active: sharded::Gauge::default(),
+            request_size: sharded::Histogram::new(SIZE_BUCKETS),
+            response_size: sharded::Histogram::new(SIZE_BUCKETS),
             compressed_size: Family::new_with_constructor(sizes),
             plain_bytes: Family::default(),
         };

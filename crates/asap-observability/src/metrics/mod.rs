@@ -13,6 +13,7 @@ mod exposition;
 mod families;
 mod flow;
 mod labelled;
+mod sharded;
 mod store;
 
 use std::collections::HashMap;
@@ -51,8 +52,12 @@ pub struct Metrics {
     /// series without building a label set (an allocation) and hashing it in the family.
     /// foldhash rather than SipHash: two lookups per request, of the registered payload
     /// types only (the server labels every other type `other`), at a fraction of the cost.
-    per_type: RwLock<HashMap<Box<str>, Arc<PerType>, foldhash::quality::RandomState>>,
+    /// One copy of the map per shard, so that workers looking up their series on different
+    /// cores do not write the same lock word; a new label is added to every copy.
+    per_type: sharded::PerShard<RwLock<TypeMap>>,
 }
+
+type TypeMap = HashMap<Box<str>, Arc<PerType>, foldhash::quality::RandomState>;
 
 // Every series is an atomic and every registry update is a single insertion under the
 // lock, so a panic elsewhere cannot leave a half-made update behind; the registry's
@@ -89,7 +94,7 @@ impl Metrics {
             flow,
             stores,
             labelled: std::sync::Mutex::default(),
-            per_type: RwLock::default(),
+            per_type: sharded::PerShard::new(RwLock::default),
         }
     }
 
@@ -201,20 +206,30 @@ impl Metrics {
         self.families.retries.inc();
     }
 
-    /// The series handles of `payload_type`, made on its first request.
-    fn per_type(&self, payload_type: &str) -> Arc<PerType> {
-        if let Some(found) = self
-            .per_type
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(payload_type)
+    /// Runs `f` on the series handles of `payload_type`, made on its first request. The
+    /// handles are used under this thread's read guard: cloning the `Arc` would write its
+    /// count, shared by every worker.
+    fn with_type<R>(&self, payload_type: &str, f: impl FnOnce(&PerType) -> R) -> R {
         {
-            return found.clone();
+            let local = self
+                .per_type
+                .local()
+                .read()
+                .unwrap_or_else(|e| e.into_inner());
+            if let Some(found) = local.get(payload_type) {
+                return f(found);
+            }
         }
-        let mut map = self.per_type.write().unwrap_or_else(|e| e.into_inner());
-        map.entry(payload_type.into())
-            .or_insert_with(|| Arc::new(self.families.per_type(payload_type)))
-            .clone()
+        let made = Arc::new(self.families.per_type(payload_type));
+        // Every copy gets the same handles; a thread that made them at the same time for
+        // the same label keeps the first (the series are the family's either way).
+        for copy in self.per_type.all() {
+            copy.write()
+                .unwrap_or_else(|e| e.into_inner())
+                .entry(payload_type.into())
+                .or_insert_with(|| made.clone());
+        }
+        f(&made)
     }
 }
 
@@ -237,35 +252,37 @@ impl Observer for Metrics {
                 self.flow.response_size.observe(bytes as f64);
             }
         }
-        let series = self.per_type(event.payload_type);
         let seconds = event.duration.as_secs_f64();
-        match event.outcome {
+        self.with_type(event.payload_type, |series| match event.outcome {
             Outcome::Success => {
                 series.success.inc();
                 series.success_total.inc();
                 series.success_duration.observe(seconds);
             }
-            Outcome::Error(kind) => {
+            Outcome::Error(_) => {
                 series.error.inc();
                 series.error_duration.observe(seconds);
-                self.families.error(event.payload_type, kind);
             }
+        });
+        if let Outcome::Error(kind) = event.outcome {
+            self.families.error(event.payload_type, kind);
         }
     }
 
     fn on_handler(&self, event: &HandlerEvent<'_>) {
-        let series = self.per_type(event.payload_type);
-        series.handler_executions.inc();
-        if !event.ok {
-            series.handler_errors.inc();
-        }
-        series
-            .handler_duration
-            .observe(event.duration.as_secs_f64());
+        self.with_type(event.payload_type, |series| {
+            series.handler_executions.inc();
+            if !event.ok {
+                series.handler_errors.inc();
+            }
+            series
+                .handler_duration
+                .observe(event.duration.as_secs_f64());
+        });
     }
 
     fn on_replay(&self, payload_type: &str) {
-        self.per_type(payload_type).replays.inc();
+        self.with_type(payload_type, |series| series.replays.inc());
     }
 
     fn on_transition(&self, event: &TransitionEvent<'_>) {
