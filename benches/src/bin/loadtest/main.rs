@@ -79,6 +79,10 @@ struct Args {
     /// fresh one (to measure what fresh keys cost them; wrk always sends fresh keys).
     #[arg(long)]
     fixed_key: bool,
+    /// An argument added to every `asap serve` command line after the harness's own (may
+    /// be repeated), e.g. `--asap-arg=--idempotency --asap-arg=off`.
+    #[arg(long = "asap-arg", allow_hyphen_values = true)]
+    asap_args: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -297,6 +301,8 @@ pub(crate) struct Results {
     pub(crate) pinning: String,
     pub(crate) open_generator: String,
     pub(crate) body_bytes: usize,
+    /// Arguments added to every `asap serve` command line (`--asap-arg`).
+    pub(crate) asap_args: Vec<String>,
     pub(crate) matrix: Vec<Cell>,
     pub(crate) fixed: Option<OpenReport>,
     pub(crate) ramp: Option<Ramp>,
@@ -911,6 +917,7 @@ fn main() -> Result<()> {
         python: python.clone(),
         reference_script: manifest_dir().join("../crates/asap-testing/python/reference_server.py"),
         log_dir: std::env::temp_dir().join("asap-loadtest-logs"),
+        asap_args: args.asap_args.clone(),
     };
     let wrk_program = (!args.builtin_closed_loop)
         .then(|| find_program(&args.wrk))
@@ -1027,6 +1034,7 @@ fn main() -> Result<()> {
             args.client_threads
         ),
         body_bytes: body.len(),
+        asap_args: args.asap_args.clone(),
         matrix,
         fixed,
         ramp,

@@ -175,6 +175,15 @@ fn thousands(x: f64) -> String {
     if n < 0 { format!("-{out}") } else { out }
 }
 
+/// The `--asap-arg` arguments, each after a space.
+fn extra_args(results: &Results) -> String {
+    results
+        .asap_args
+        .iter()
+        .map(|arg| format!(" {arg}"))
+        .collect()
+}
+
 pub(crate) fn json(results: &Results) -> Value {
     let plan = &results.plan;
     let matrix: Vec<Value> = results
@@ -277,7 +286,7 @@ pub(crate) fn json(results: &Results) -> Value {
             "handler_delay_ms": 0,
         },
         "servers": KINDS.iter().map(|k| json!({"name": k.name(), "what": k.description()})).collect::<Vec<_>>(),
-        "asap_serve_flags": format!("--rate-limit {ASAP_RATE_LIMIT} (other layers at their defaults; nonce checking is off by default)"),
+        "asap_serve_flags": format!("--rate-limit {ASAP_RATE_LIMIT}{} (other layers at their defaults; nonce checking is off by default)", extra_args(results)),
         "plan": {
             "workers": plan.workers,
             "connections": plan.connections,
@@ -341,7 +350,8 @@ pub(crate) fn markdown(results: &Results, svg_name: &str) -> String {
     );
     let _ = writeln!(
         md,
-        "- `asap serve --rate-limit {ASAP_RATE_LIMIT}`: every other layer at its default (body limit, per-IP rate limit, decompression, timestamp window, sender check, payload validation, response compression; nonce checking is off by default)."
+        "- `asap serve --rate-limit {ASAP_RATE_LIMIT}{}`: every other layer at its default (body limit, per-IP rate limit, decompression, timestamp window, sender check, payload validation, response compression; nonce checking is off by default).",
+        extra_args(results)
     );
     if !results.forced_kills.is_empty() {
         let _ = writeln!(

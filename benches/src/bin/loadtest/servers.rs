@@ -74,6 +74,8 @@ pub(crate) struct Programs {
     pub(crate) reference_script: PathBuf,
     /// Where server logs go.
     pub(crate) log_dir: PathBuf,
+    /// Added to every `asap serve` command line.
+    pub(crate) asap_args: Vec<String>,
 }
 
 /// A running server, stopped when dropped.
@@ -132,6 +134,7 @@ impl Server {
                 if let Some(w) = workers {
                     c.args(["--workers", &w.to_string()]);
                 }
+                c.args(&programs.asap_args);
                 // Only the flags above configure it.
                 for (key, _) in std::env::vars_os() {
                     let name = key.to_string_lossy();
