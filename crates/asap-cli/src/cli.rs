@@ -81,6 +81,13 @@ pub(crate) enum Command {
     /// Print an agent's manifest (from `/.well-known/asap/manifest.json`)
     Manifest(crate::send::ManifestArgs),
 
+    /// Serve tools, resources and prompts to MCP hosts (Model Context Protocol)
+    Mcp {
+        /// What to do.
+        #[command(subcommand)]
+        command: crate::mcp::McpCommand,
+    },
+
     /// Migrate, export or import the state store of `asap serve`.
     State {
         /// What to do with the state store.

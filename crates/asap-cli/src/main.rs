@@ -10,6 +10,8 @@
 //!   and prints the response envelope; `asap manifest URL` prints an agent's manifest.
 //! - `asap serve` runs an agent: the built-in echo demo or one described by a manifest file.
 //! - `asap state migrate|export|import` manages the state store of `asap serve`.
+//! - `asap mcp serve --demo` serves the MCP demo server (tools, a resource, a prompt) over
+//!   stdio.
 //! - `asap trace TRACE_ID` shows the hops of one trace, read from JSON log lines;
 //!   `asap trace --serve [--bind ADDR]` serves a web page that lists the traces of a log and
 //!   draws one as a waterfall (127.0.0.1:8765 by default, `-f FILE` loaded).
@@ -18,6 +20,7 @@
 
 mod cli;
 mod debug_ui;
+mod mcp;
 mod runtime;
 mod schemas;
 mod send;
@@ -71,6 +74,7 @@ fn main() -> ExitCode {
             }
         },
         Command::State { command } => state::run(&command),
+        Command::Mcp { command } => mcp::run(&command),
         Command::Schemas { command } => run_schemas(&command, cli.verbose),
         Command::Trace(args) => trace::run(&args),
     };

@@ -1,0 +1,251 @@
+//! The server's answers, as rmcp's `ServerHandler`: the one place rmcp's model types meet
+//! ours.
+
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+
+use futures_util::FutureExt as _;
+use rmcp::model::{self as m, ErrorData};
+use rmcp::service::RequestContext;
+use rmcp::{RoleServer, ServerHandler};
+use serde_json::Value;
+
+use crate::prompt::{PromptArguments, Role};
+use crate::server::McpServer;
+use crate::tool::ToolError;
+
+/// What a tool that panicked answers (PROTOCOL §15): the panic's text stays in the log.
+const INTERNAL_TOOL_ERROR: &str = "Internal tool error";
+
+/// One served session's view of the server.
+pub(crate) struct Handler {
+    server: McpServer,
+}
+
+impl Handler {
+    pub(crate) fn new(server: McpServer) -> Self {
+        Self { server }
+    }
+}
+
+/// The schema error's message and where in the arguments it is (`/a/0`), when not at the
+/// top.
+fn describe(error: &jsonschema::ValidationError<'_>) -> String {
+    let path = error.instance_path().to_string();
+    if path.is_empty() {
+        error.to_string()
+    } else {
+        format!("{error} (at {path})")
+    }
+}
+
+impl ServerHandler for Handler {
+    fn get_info(&self) -> m::ServerConfig {
+        let inner = &self.server.inner;
+        let mut capabilities = m::ServerCapabilities::default();
+        if !inner.tools.is_empty() {
+            capabilities.tools = Some(m::ToolsCapability::default());
+        }
+        if !inner.resources.is_empty() {
+            capabilities.resources = Some(m::ResourcesCapability::default());
+        }
+        if !inner.prompts.is_empty() {
+            capabilities.prompts = Some(m::PromptsCapability::default());
+        }
+        let mut implementation = m::Implementation::new(&inner.name, &inner.version);
+        implementation.title.clone_from(&inner.title);
+        let mut config = m::ServerConfig::new(capabilities);
+        config.server_info = implementation;
+        config.instructions.clone_from(&inner.instructions);
+        config
+    }
+
+    async fn list_tools(
+        &self,
+        _request: Option<m::PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<m::ListToolsResult, ErrorData> {
+        let tools = self
+            .server
+            .inner
+            .tools
+            .values()
+            .map(|(tool, _)| {
+                let listed = m::Tool::new(
+                    tool.name.clone(),
+                    tool.description.clone(),
+                    Arc::new(tool.input_schema.clone()),
+                );
+                match &tool.title {
+                    Some(title) => listed.with_title(title.clone()),
+                    None => listed,
+                }
+            })
+            .collect();
+        Ok(m::ListToolsResult::with_all_items(tools))
+    }
+
+    async fn call_tool(
+        &self,
+        request: m::CallToolRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<m::CallToolResponse, ErrorData> {
+        let Some((tool, validator)) = self.server.inner.tools.get(request.name.as_ref()) else {
+            return Err(ErrorData::invalid_params(
+                format!("Unknown tool: {}", request.name),
+                None,
+            ));
+        };
+        let arguments = Value::Object(request.arguments.unwrap_or_default());
+        if let Err(error) = validator.validate(&arguments) {
+            return Err(ErrorData::invalid_params(
+                format!("Invalid arguments: {}", describe(&error)),
+                None,
+            ));
+        }
+        let Value::Object(arguments) = arguments else {
+            unreachable!("built from an object above")
+        };
+        let run = (tool.run)(arguments);
+        let result = match AssertUnwindSafe(run).catch_unwind().await {
+            Ok(Ok(output)) => {
+                let mut result =
+                    m::CallToolResult::success(vec![m::ContentBlock::text(output.text)]);
+                result.structured_content = output.structured.map(Value::Object);
+                result
+            }
+            Ok(Err(ToolError(message))) => {
+                m::CallToolResult::error(vec![m::ContentBlock::text(message)])
+            }
+            Err(_) => {
+                tracing::error!(tool = %tool.name, "the tool panicked");
+                m::CallToolResult::error(vec![m::ContentBlock::text(INTERNAL_TOOL_ERROR)])
+            }
+        };
+        Ok(m::CallToolResponse::Complete(result))
+    }
+
+    async fn list_resources(
+        &self,
+        _request: Option<m::PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<m::ListResourcesResult, ErrorData> {
+        let resources = self
+            .server
+            .inner
+            .resources
+            .values()
+            .map(|resource| {
+                let listed = m::Resource::new(&resource.uri, &resource.name)
+                    .with_mime_type(&resource.mime_type);
+                match &resource.description {
+                    Some(description) => listed.with_description(description),
+                    None => listed,
+                }
+            })
+            .collect();
+        Ok(m::ListResourcesResult::with_all_items(resources))
+    }
+
+    async fn read_resource(
+        &self,
+        request: m::ReadResourceRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<m::ReadResourceResponse, ErrorData> {
+        let Some(resource) = self.server.inner.resources.get(&request.uri) else {
+            return Err(ErrorData::resource_not_found(
+                format!("Resource not found: {}", request.uri),
+                Some(serde_json::json!({ "uri": request.uri })),
+            ));
+        };
+        let text = (resource.read)()
+            .await
+            .map_err(|error| ErrorData::internal_error(error.0, None))?;
+        let contents =
+            m::ResourceContents::text(text, &resource.uri).with_mime_type(&resource.mime_type);
+        Ok(m::ReadResourceResponse::Complete(
+            m::ReadResourceResult::new(vec![contents]),
+        ))
+    }
+
+    async fn list_prompts(
+        &self,
+        _request: Option<m::PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<m::ListPromptsResult, ErrorData> {
+        let prompts = self
+            .server
+            .inner
+            .prompts
+            .values()
+            .map(|prompt| {
+                let arguments = prompt
+                    .arguments
+                    .iter()
+                    .map(|argument| {
+                        let listed =
+                            m::PromptArgument::new(&argument.name).with_required(argument.required);
+                        match &argument.description {
+                            Some(description) => listed.with_description(description),
+                            None => listed,
+                        }
+                    })
+                    .collect();
+                m::Prompt::new(&prompt.name, prompt.description.as_ref(), Some(arguments))
+            })
+            .collect();
+        Ok(m::ListPromptsResult::with_all_items(prompts))
+    }
+
+    async fn get_prompt(
+        &self,
+        request: m::GetPromptRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<m::GetPromptResponse, ErrorData> {
+        let Some(prompt) = self.server.inner.prompts.get(&request.name) else {
+            return Err(ErrorData::invalid_params(
+                format!("Unknown prompt: {}", request.name),
+                None,
+            ));
+        };
+        let mut arguments = PromptArguments::new();
+        for (name, value) in request.arguments.unwrap_or_default() {
+            let Value::String(value) = value else {
+                return Err(ErrorData::invalid_params(
+                    format!("Invalid arguments: argument {name} must be a string"),
+                    None,
+                ));
+            };
+            arguments.insert(name, value);
+        }
+        if let Some(missing) = prompt
+            .arguments
+            .iter()
+            .find(|argument| argument.required && !arguments.contains_key(&argument.name))
+        {
+            return Err(ErrorData::invalid_params(
+                format!("Missing required argument: {}", missing.name),
+                None,
+            ));
+        }
+        let messages = (prompt.render)(arguments)
+            .await
+            .map_err(|error| ErrorData::internal_error(error.0, None))?;
+        let messages = messages
+            .into_iter()
+            .map(|message| {
+                let role = match message.role {
+                    Role::User => m::Role::User,
+                    Role::Assistant => m::Role::Assistant,
+                };
+                m::PromptMessage::new_text(role, message.text)
+            })
+            .collect();
+        let result = m::GetPromptResult::new(messages);
+        let result = match &prompt.description {
+            Some(description) => result.with_description(description),
+            None => result,
+        };
+        Ok(m::GetPromptResponse::Complete(result))
+    }
+}

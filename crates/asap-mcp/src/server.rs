@@ -1,0 +1,189 @@
+//! The server: what it offers, and how it is served.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use rmcp::ServiceExt as _;
+use tokio::io::{AsyncRead, AsyncWrite};
+
+use crate::handler::Handler;
+use crate::{Prompt, Resource, Tool};
+
+/// An MCP server: its identity and what it offers. Cheap to clone; serve it as many times
+/// as there are connections.
+#[derive(Debug, Clone)]
+pub struct McpServer {
+    pub(crate) inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+pub(crate) struct Inner {
+    pub(crate) name: String,
+    pub(crate) version: String,
+    pub(crate) title: Option<String>,
+    pub(crate) instructions: Option<String>,
+    /// By name, each with its compiled argument schema.
+    pub(crate) tools: BTreeMap<String, (Tool, jsonschema::Validator)>,
+    /// By URI.
+    pub(crate) resources: BTreeMap<String, Resource>,
+    /// By name.
+    pub(crate) prompts: BTreeMap<String, Prompt>,
+}
+
+impl McpServer {
+    /// A server called `name` at `version` (the `serverInfo` hosts see), with nothing yet.
+    pub fn builder(name: impl Into<String>, version: impl Into<String>) -> McpServerBuilder {
+        McpServerBuilder {
+            name: name.into(),
+            version: version.into(),
+            title: None,
+            instructions: None,
+            tools: Vec::new(),
+            resources: Vec::new(),
+            prompts: Vec::new(),
+        }
+    }
+
+    /// Serves one host on this process's stdin and stdout until the host closes stdin.
+    pub async fn serve_stdio(&self) -> Result<(), ServeError> {
+        self.serve_io(tokio::io::stdin(), tokio::io::stdout()).await
+    }
+
+    /// Serves one host on `reader` and `writer` (newline-delimited JSON-RPC) until
+    /// `reader` ends.
+    pub async fn serve_io<R, W>(&self, reader: R, writer: W) -> Result<(), ServeError>
+    where
+        R: AsyncRead + Send + Unpin + 'static,
+        W: AsyncWrite + Send + Unpin + 'static,
+    {
+        let running = Handler::new(self.clone())
+            .serve((reader, writer))
+            .await
+            .map_err(|e| ServeError(e.to_string()))?;
+        running
+            .waiting()
+            .await
+            .map_err(|e| ServeError(e.to_string()))?;
+        Ok(())
+    }
+
+    /// The names of the tools, in order.
+    pub fn tool_names(&self) -> impl Iterator<Item = &str> {
+        self.inner.tools.keys().map(String::as_str)
+    }
+}
+
+/// Builds an [`McpServer`].
+#[derive(Debug)]
+pub struct McpServerBuilder {
+    name: String,
+    version: String,
+    title: Option<String>,
+    instructions: Option<String>,
+    tools: Vec<Tool>,
+    resources: Vec<Resource>,
+    prompts: Vec<Prompt>,
+}
+
+impl McpServerBuilder {
+    /// A human-readable title for the server.
+    pub fn title(mut self, title: impl Into<String>) -> Self {
+        self.title = Some(title.into());
+        self
+    }
+
+    /// Instructions hosts may give their model about using the server.
+    pub fn instructions(mut self, instructions: impl Into<String>) -> Self {
+        self.instructions = Some(instructions.into());
+        self
+    }
+
+    /// Offers `tool`.
+    pub fn tool(mut self, tool: Tool) -> Self {
+        self.tools.push(tool);
+        self
+    }
+
+    /// Offers `resource`.
+    pub fn resource(mut self, resource: Resource) -> Self {
+        self.resources.push(resource);
+        self
+    }
+
+    /// Offers `prompt`.
+    pub fn prompt(mut self, prompt: Prompt) -> Self {
+        self.prompts.push(prompt);
+        self
+    }
+
+    /// The server; fails on a duplicate name or URI, or a tool schema that is not a valid
+    /// JSON Schema object.
+    pub fn build(self) -> Result<McpServer, BuildError> {
+        let mut tools = BTreeMap::new();
+        for tool in self.tools {
+            if tool.input_schema.contains_key("not-an-object") {
+                return Err(BuildError::Schema {
+                    tool: tool.name,
+                    message: "the input schema must be a JSON object".into(),
+                });
+            }
+            let schema = serde_json::Value::Object(tool.input_schema.clone());
+            let validator =
+                jsonschema::validator_for(&schema).map_err(|error| BuildError::Schema {
+                    tool: tool.name.clone(),
+                    message: error.to_string(),
+                })?;
+            let name = tool.name.clone();
+            if tools.insert(name.clone(), (tool, validator)).is_some() {
+                return Err(BuildError::Duplicate(format!("tool {name}")));
+            }
+        }
+        let mut resources = BTreeMap::new();
+        for resource in self.resources {
+            let uri = resource.uri.clone();
+            if resources.insert(uri.clone(), resource).is_some() {
+                return Err(BuildError::Duplicate(format!("resource {uri}")));
+            }
+        }
+        let mut prompts = BTreeMap::new();
+        for prompt in self.prompts {
+            let name = prompt.name.clone();
+            if prompts.insert(name.clone(), prompt).is_some() {
+                return Err(BuildError::Duplicate(format!("prompt {name}")));
+            }
+        }
+        Ok(McpServer {
+            inner: Arc::new(Inner {
+                name: self.name,
+                version: self.version,
+                title: self.title,
+                instructions: self.instructions,
+                tools,
+                resources,
+                prompts,
+            }),
+        })
+    }
+}
+
+/// Why [`McpServerBuilder::build`] failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum BuildError {
+    /// Two tools, resources or prompts with one name (or URI).
+    #[error("{0} is offered twice")]
+    Duplicate(String),
+    /// A tool's input schema is not a valid JSON Schema.
+    #[error("tool {tool}: invalid input schema: {message}")]
+    Schema {
+        /// The tool.
+        tool: String,
+        /// What is wrong with the schema.
+        message: String,
+    },
+}
+
+/// Serving a host failed (its transport broke, or the session could not start).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("MCP session failed: {0}")]
+pub struct ServeError(String);

@@ -1,0 +1,164 @@
+//! An `McpServer` served on in-memory streams, driven by raw JSON-RPC lines: what each
+//! kind of call answers, and what `build` refuses.
+
+use asap_mcp::{BuildError, McpServer, Tool, ToolError, ToolOutput, demo_server};
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+
+/// Sends `requests` (one per line, after an initialize handshake) and returns the replies
+/// to them, in order.
+async fn exchange(server: McpServer, requests: &[Value]) -> Vec<Value> {
+    let (client, served) = tokio::io::duplex(64 * 1024);
+    let (read_half, write_half) = tokio::io::split(served);
+    let serving = tokio::spawn(async move { server.serve_io(read_half, write_half).await });
+    let (reader, mut writer) = tokio::io::split(client);
+    let mut lines = BufReader::new(reader).lines();
+    let initialize = json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+        "protocolVersion": "2025-11-25", "capabilities": {},
+        "clientInfo": {"name": "test", "version": "1"}}});
+    writer
+        .write_all(format!("{initialize}\n").as_bytes())
+        .await
+        .unwrap();
+    let reply: Value = serde_json::from_str(&lines.next_line().await.unwrap().unwrap()).unwrap();
+    assert_eq!(reply["id"], 0, "{reply}");
+    let initialized = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
+    writer
+        .write_all(format!("{initialized}\n").as_bytes())
+        .await
+        .unwrap();
+    let mut replies = Vec::new();
+    for request in requests {
+        writer
+            .write_all(format!("{request}\n").as_bytes())
+            .await
+            .unwrap();
+        let line = lines.next_line().await.unwrap().expect("a reply");
+        replies.push(serde_json::from_str(&line).unwrap());
+    }
+    drop(writer);
+    drop(lines);
+    serving.await.unwrap().expect("the session ends cleanly");
+    replies
+}
+
+fn call(id: u64, name: &str, arguments: Value) -> Value {
+    json!({"jsonrpc": "2.0", "id": id, "method": "tools/call",
+        "params": {"name": name, "arguments": arguments}})
+}
+
+#[tokio::test]
+async fn tools_answer_in_the_section_15_shapes() {
+    let panics = Tool::new("boom", "Panics", json!({"type": "object"}), |_| async {
+        if true {
+            panic!("the tool's own bug");
+        }
+        Ok(ToolOutput::text("never"))
+    });
+    let fails = Tool::new("fails", "Fails", json!({"type": "object"}), |_| async {
+        Err(ToolError::new("the disk is full"))
+    });
+    let structured = Tool::new("stats", "Counts", json!({"type": "object"}), |_| async {
+        Ok(ToolOutput::json(json!({"count": 3})))
+    });
+    let server = McpServer::builder("t", "1")
+        .tool(panics)
+        .tool(fails)
+        .tool(structured)
+        .build()
+        .unwrap();
+    let replies = exchange(
+        server,
+        &[
+            call(1, "boom", json!({})),
+            call(2, "fails", json!({})),
+            call(3, "stats", json!({})),
+        ],
+    )
+    .await;
+    assert_eq!(
+        replies[0]["result"],
+        json!({"content": [{"type": "text", "text": "Internal tool error"}], "isError": true})
+    );
+    assert_eq!(
+        replies[1]["result"],
+        json!({"content": [{"type": "text", "text": "the disk is full"}], "isError": true})
+    );
+    assert_eq!(
+        replies[2]["result"]["structuredContent"],
+        json!({"count": 3})
+    );
+    assert_eq!(replies[2]["result"]["content"][0]["text"], r#"{"count":3}"#);
+}
+
+#[tokio::test]
+async fn the_demo_server_lists_and_answers() {
+    let replies = exchange(
+        demo_server(),
+        &[
+            json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"}),
+            call(2, "add", json!({"a": 2, "b": 3})),
+            call(3, "add", json!({"a": 2})),
+            call(4, "echo", json!({"text": "hi", "extra": 1})),
+            json!({"jsonrpc": "2.0", "id": 5, "method": "resources/list"}),
+            json!({"jsonrpc": "2.0", "id": 6, "method": "prompts/get",
+                "params": {"name": "summarize", "arguments": {"topic": 7}}}),
+            json!({"jsonrpc": "2.0", "id": 7, "method": "prompts/get",
+                "params": {"name": "nothing"}}),
+        ],
+    )
+    .await;
+    let names: Vec<&str> = replies[0]["result"]["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["add", "echo"]);
+    assert_eq!(replies[1]["result"]["content"][0]["text"], "5");
+    assert_eq!(replies[2]["error"]["code"], -32602);
+    assert!(
+        replies[2]["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("\"b\" is a required property"),
+        "{}",
+        replies[2]
+    );
+    // additionalProperties: false
+    assert_eq!(replies[3]["error"]["code"], -32602, "{}", replies[3]);
+    assert_eq!(
+        replies[4]["result"]["resources"],
+        json!([{"uri": "demo://greeting", "name": "greeting", "description": "A greeting",
+            "mimeType": "text/plain"}])
+    );
+    assert_eq!(
+        replies[5]["error"]["message"],
+        "Invalid arguments: argument topic must be a string"
+    );
+    assert_eq!(replies[6]["error"]["message"], "Unknown prompt: nothing");
+}
+
+#[test]
+fn build_refuses_duplicates_and_bad_schemas() {
+    let tool = |name: &str, schema: Value| {
+        Tool::new(name, "t", schema, |_| async { Ok(ToolOutput::text("")) })
+    };
+    let twice = McpServer::builder("t", "1")
+        .tool(tool("a", json!({"type": "object"})))
+        .tool(tool("a", json!({"type": "object"})))
+        .build();
+    assert_eq!(twice.unwrap_err(), BuildError::Duplicate("tool a".into()));
+    let not_object = McpServer::builder("t", "1")
+        .tool(tool("a", json!("object")))
+        .build();
+    assert!(matches!(not_object, Err(BuildError::Schema { .. })));
+    let invalid = McpServer::builder("t", "1")
+        .tool(tool("a", json!({"type": "no-such-type"})))
+        .build()
+        .unwrap_err();
+    assert!(
+        matches!(&invalid, BuildError::Schema { tool, .. } if tool == "a"),
+        "{invalid}"
+    );
+}
