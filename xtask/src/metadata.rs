@@ -470,7 +470,20 @@ mod tests {
         // The order itself depends on the crates' dev-dependencies (see
         // `versioned_dev_dependencies_order_crates_and_cycles_are_explained`).
         if let Ok(order) = ws.publish_order() {
-            assert_eq!(order.first().map(|p| p.name.as_str()), Some("asap-model"));
+            // Every crate comes after the workspace crates it depends on, and the first
+            // one depends on none of them (asap-model, or a crate as free of them).
+            let position = |name: &str| order.iter().position(|p| p.name == name);
+            for (i, package) in order.iter().enumerate() {
+                for dep in &package.workspace_deps {
+                    assert!(
+                        position(dep).is_some_and(|at| at < i),
+                        "{} is published before its dependency {dep}",
+                        package.name
+                    );
+                }
+            }
+            assert!(order.first().is_some_and(|p| p.workspace_deps.is_empty()));
+            assert!(position("asap-model").is_some());
             assert!(order.iter().all(|p| p.name != "xtask"));
         }
     }

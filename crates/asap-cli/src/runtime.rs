@@ -150,7 +150,7 @@ where
 /// The Ctrl-C / SIGTERM future, polled once so that its signal handlers are installed:
 /// whoever reads the listening line may stop the server at once, and a SIGTERM arriving
 /// before the handlers would kill the process instead of stopping it.
-async fn armed_shutdown_signal() -> std::pin::Pin<Box<dyn Future<Output = ()> + Send>> {
+pub(crate) async fn armed_shutdown_signal() -> std::pin::Pin<Box<dyn Future<Output = ()> + Send>> {
     let mut signal: std::pin::Pin<Box<dyn Future<Output = ()> + Send>> =
         Box::pin(asap_transport_server::serve::shutdown_signal());
     let came =

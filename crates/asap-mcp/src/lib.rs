@@ -3,7 +3,10 @@
 //! [`McpServer`] serves [tools](Tool), [resources](Resource) and [prompts](Prompt) to any
 //! MCP host (an IDE, a desktop assistant, an agent framework) over stdio: newline-delimited
 //! JSON-RPC on the process's stdin and stdout, or on any pair of async streams
-//! ([`McpServer::serve_io`]). Every revision from 2024-11-05 to 2025-11-25 is negotiated
+//! ([`McpServer::serve_io`]), and over Streamable HTTP (feature `http`, on by default:
+//! [`McpServer::http_service`] to mount in any hyper or axum application,
+//! [`McpServer::serve_http`] to serve it alone). [`client::McpClient`] (feature `client`,
+//! on by default) spawns a stdio server or connects to an endpoint. Every revision from 2024-11-05 to 2025-11-25 is negotiated
 //! through `initialize`, and 2026-07-28 (stateless: `server/discover`, the version in each
 //! request's `_meta`) is answered too. The protocol engine is the official Rust SDK, rmcp
 //! (`docs/adr/0010-mcp-on-rmcp.md`); this crate's API is its own, and no rmcp type appears
@@ -41,8 +44,12 @@
 //! - blank lines on stdin are skipped (the reference stops at the first one).
 #![deny(missing_docs)]
 
+#[cfg(feature = "client")]
+pub mod client;
 mod demo;
 mod handler;
+#[cfg(feature = "http")]
+pub mod http;
 mod prompt;
 mod resource;
 mod server;

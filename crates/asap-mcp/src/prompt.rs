@@ -128,6 +128,16 @@ impl PromptMessage {
             text: text.into(),
         }
     }
+
+    /// Who it is from.
+    pub fn role(&self) -> Role {
+        self.role
+    }
+
+    /// Its text.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
 }
 
 /// Rendering a prompt failed; the host gets an internal error with this message.

@@ -4,7 +4,8 @@ Usage: python_client.py MODE COMMAND [ARGS...]
 
 MODE is the SDK client's connect mode: "legacy" (the initialize handshake, revisions up to
 2025-11-25) or "auto" (server/discover first, 2026-07-28, falling back to initialize).
-COMMAND is the server to spawn over stdio. Prints one JSON object on stdout.
+COMMAND is the server to spawn over stdio, or the URL of a Streamable HTTP endpoint.
+Prints one JSON object on stdout.
 """
 
 import asyncio
@@ -28,7 +29,10 @@ async def error_of(call):
 
 
 async def main(mode, command):
-    params = StdioServerParameters(command=command[0], args=command[1:])
+    if command[0].startswith("http://"):
+        params = command[0]
+    else:
+        params = StdioServerParameters(command=command[0], args=command[1:])
     out = {}
     async with Client(params, mode=mode) as client:
         out["protocol_version"] = client.protocol_version
