@@ -15,6 +15,10 @@ pub(crate) enum McpCommand {
     /// the prompt `summarize` (argument `topic`). Serves until stdin is closed. Nothing but
     /// protocol messages is written to stdout; diagnostics go to stderr.
     ///
+    /// With --agent URL instead of --demo: the agent's skills, one tool each (input schema
+    /// from its manifest), answered by sending it a task.request; a completed task's result
+    /// comes back as the tool's JSON, a failed one as a tool error.
+    ///
     /// With --http ADDR: Streamable HTTP at http://ADDR/mcp instead (127.0.0.1 only unless
     /// --allow-host names more; browser requests only from loopback origins), until Ctrl-C
     /// or SIGTERM. The first line on stderr is `asap mcp: serving on http://ADDR/mcp`.
@@ -88,10 +92,18 @@ pub(crate) struct Output {
 
 /// Options of `asap mcp serve`.
 #[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("what").required(true).args(["demo", "agent"])))]
 pub(crate) struct ServeArgs {
-    /// Serve the demo server (the only server this command offers).
-    #[arg(long, required = true)]
+    /// Serve the demo server.
+    #[arg(long)]
     demo: bool,
+    /// Serve the skills of the ASAP agent at URL as tools: calling one sends the agent a
+    /// task.request for that skill with the arguments as input.
+    #[arg(long, value_name = "URL")]
+    agent: Option<String>,
+    /// The sender of the envelopes sent to --agent.
+    #[arg(long, value_name = "URN", default_value = asap_mcp::bridge::BRIDGE_SENDER, requires = "agent")]
+    sender: String,
     /// Serve Streamable HTTP on this address (port 0: any free port) instead of stdio.
     #[arg(long, value_name = "ADDR")]
     http: Option<std::net::SocketAddr>,
@@ -249,11 +261,22 @@ async fn prompt(
 }
 
 fn serve(args: &ServeArgs) -> anyhow::Result<ExitCode> {
-    debug_assert!(args.demo, "clap requires --demo");
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    let server = asap_mcp::demo_server();
+    let server = match &args.agent {
+        None => asap_mcp::demo_server(),
+        Some(url) => runtime.block_on(async {
+            let sender: asap_model::AgentUrn = args
+                .sender
+                .parse()
+                .map_err(|e| anyhow::anyhow!("--sender: {e}"))?;
+            let client = asap_transport_client::AsapClient::builder(url.as_str())
+                .build()
+                .map_err(|e| anyhow::anyhow!("--agent {url}: {e}"))?;
+            Ok::<_, anyhow::Error>(asap_mcp::bridge::agent_server(client, sender).await?)
+        })?,
+    };
     match args.http {
         None => runtime.block_on(server.serve_stdio())?,
         Some(addr) => runtime.block_on(serve_http(&server, addr, &args.allow_hosts))?,

@@ -44,6 +44,8 @@
 //! - blank lines on stdin are skipped (the reference stops at the first one).
 #![deny(missing_docs)]
 
+#[cfg(feature = "bridge")]
+pub mod bridge;
 #[cfg(feature = "client")]
 pub mod client;
 mod demo;
