@@ -3,9 +3,13 @@
 //! 2025-11-25) and `server/discover` (`auto`, 2026-07-28); by raw lines (blank lines, the
 //! §15 shapes); and by raw HTTP (the Origin and Host checks, other paths).
 //!
-//! The SDK lives in a virtual environment whose python is named by `ASAP_MCP_PYTHON`
-//! (`.ci/run` installs PyPI `mcp` into /var/tmp/asap-mcp-py); without it the SDK tests skip
-//! locally and fail under `CI=true`.
+//! The official TypeScript SDK's client (`@modelcontextprotocol/sdk` 1.x, up to 2025-11-25)
+//! runs against it too, over both transports.
+//!
+//! The Python SDK lives in a virtual environment whose python is named by `ASAP_MCP_PYTHON`
+//! (`.ci/run` installs PyPI `mcp` into /var/tmp/asap-mcp-py), the TypeScript SDK in the
+//! node_modules named by `ASAP_MCP_NODE_MODULES`; without them the SDK tests skip locally
+//! and fail under `CI=true`.
 
 use std::io::Write;
 use std::process::{Command, Stdio};
@@ -366,4 +370,61 @@ fn client_commands_against_a_python_sdk_server() {
         with(&["prompt", "greet", "--args", r#"{"name":"Ada"}"#]).1,
         "user: Say hello to Ada.\n"
     );
+}
+
+/// What the TypeScript SDK's client saw of `target` (`stdio CMD…` or `http URL`).
+fn drive_ts(modules: &str, target: &[&str]) -> Value {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/mcp/ts_client.mjs");
+    let output = Command::new("node")
+        .arg(script)
+        .args(target)
+        .env("ASAP_MCP_NODE_MODULES", modules)
+        .output()
+        .expect("node runs");
+    assert!(
+        output.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).expect("one JSON object")
+}
+
+fn check_ts(seen: &Value, how: &str) {
+    assert_eq!(seen["server"]["name"], "asap-mcp-demo", "{how}: {seen}");
+    assert_eq!(seen["tools"], json!(["add", "echo"]), "{how}");
+    assert_eq!(
+        seen["add"],
+        json!([{"type": "text", "text": "5.5"}]),
+        "{how}"
+    );
+    assert_eq!(seen["unknown_tool"]["code"], -32602, "{how}");
+    assert!(
+        seen["unknown_tool"]["message"]
+            .as_str()
+            .unwrap()
+            .ends_with("Unknown tool: nope"),
+        "{how}: {seen}"
+    );
+    assert_eq!(seen["invalid_arguments"]["code"], -32602, "{how}");
+    assert_eq!(
+        seen["greeting"][0]["text"],
+        "Hello from the asap-mcp demo server."
+    );
+    assert_eq!(
+        seen["prompt"][0]["content"]["text"],
+        "Summarize what is known about owls in three sentences."
+    );
+}
+
+#[test]
+fn typescript_sdk_over_stdio_and_streamable_http() {
+    let Some(modules) = asap_testing::services::require("ASAP_MCP_NODE_MODULES") else {
+        return;
+    };
+    let stdio = drive_ts(&modules, &["stdio", asap(), "mcp", "serve", "--demo"]);
+    check_ts(&stdio, "stdio");
+    let demo = HttpDemo::start();
+    let http = drive_ts(&modules, &["http", &demo.url]);
+    check_ts(&http, "http");
 }
