@@ -251,10 +251,13 @@ async fn prompt(
             asap_mcp::Role::User => "user",
             asap_mcp::Role::Assistant => "assistant",
         };
+        let text = message
+            .text()
+            .map_or_else(|| format!("{:?}", message.content()), str::to_owned);
         if json {
-            print_json(&serde_json::json!({"role": role, "text": message.text()}))?;
+            print_json(&serde_json::json!({"role": role, "text": text}))?;
         } else {
-            println!("{role}: {}", message.text());
+            println!("{role}: {text}");
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -12,8 +12,9 @@ use rmcp::{ClientServiceExt as _, RoleClient};
 use serde_json::Value;
 use tokio::sync::OnceCell;
 
-use crate::prompt::{PromptArguments, PromptMessage};
+use crate::prompt::{PromptArguments, PromptMessage, Role};
 use crate::tool::JsonObject;
+use crate::{Content, ResourceBody};
 
 /// How long a request waits for its answer by default.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
@@ -36,6 +37,8 @@ pub struct ToolInfo {
 pub struct ToolResult {
     /// The text blocks of its content, in order.
     pub text: Vec<String>,
+    /// Every block of its content, in order.
+    pub content: Vec<Content>,
     /// Its structured content, when the server sent one.
     pub structured: Option<Value>,
     /// Whether the tool reported a failure (`isError`).
@@ -138,6 +141,46 @@ impl std::fmt::Debug for McpClient {
             .field("protocol_version", &self.protocol_version())
             .field("timeout", &self.timeout)
             .finish_non_exhaustive()
+    }
+}
+
+/// Our form of a content block received.
+fn from_block(block: m::ContentBlock) -> Content {
+    match block {
+        m::ContentBlock::Text(text) => Content::Text(text.text),
+        m::ContentBlock::Image(image) => Content::Image {
+            base64: image.data,
+            mime_type: image.mime_type,
+        },
+        m::ContentBlock::Audio(audio) => Content::Audio {
+            base64: audio.data,
+            mime_type: audio.mime_type,
+        },
+        m::ContentBlock::Resource(embedded) => match embedded.resource {
+            m::ResourceContents::TextResourceContents {
+                uri,
+                mime_type,
+                text,
+                ..
+            } => Content::Resource {
+                uri,
+                mime_type: mime_type.unwrap_or_default(),
+                body: ResourceBody::Text(text),
+            },
+            m::ResourceContents::BlobResourceContents {
+                uri,
+                mime_type,
+                blob,
+                ..
+            } => Content::Resource {
+                uri,
+                mime_type: mime_type.unwrap_or_default(),
+                body: ResourceBody::Blob(blob),
+            },
+            other => Content::Text(serde_json::to_string(&other).unwrap_or_default()),
+        },
+        // A resource link, or a kind of a later revision: as its JSON.
+        other => Content::Text(serde_json::to_string(&other).unwrap_or_default()),
     }
 }
 
@@ -270,13 +313,14 @@ impl McpClient {
         let params = m::CallToolRequestParams::new(name.to_owned()).with_arguments(arguments);
         let result = self.bounded(self.session.call_tool(params)).await?;
         let raw = serde_json::to_value(&result).unwrap_or(Value::Null);
-        let text = result
-            .content
+        let content: Vec<Content> = result.content.into_iter().map(from_block).collect();
+        let text = content
             .iter()
-            .filter_map(|block| block.as_text().map(|t| t.text.clone()))
+            .filter_map(|block| block.as_text().map(str::to_owned))
             .collect();
         Ok(ToolResult {
             text,
+            content,
             structured: result.structured_content,
             is_error: result.is_error.unwrap_or(false),
             raw,
@@ -350,15 +394,11 @@ impl McpClient {
             .messages
             .into_iter()
             .map(|message| {
-                // Non-text content (images, resources) comes as its JSON.
-                let text = match message.content.as_text() {
-                    Some(text) => text.text.clone(),
-                    None => serde_json::to_string(&message.content).unwrap_or_default(),
+                let role = match message.role {
+                    m::Role::User => Role::User,
+                    m::Role::Assistant => Role::Assistant,
                 };
-                match message.role {
-                    m::Role::User => PromptMessage::user(text),
-                    m::Role::Assistant => PromptMessage::assistant(text),
-                }
+                PromptMessage::new(role, from_block(message.content))
             })
             .collect())
     }

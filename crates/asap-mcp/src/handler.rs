@@ -13,6 +13,7 @@ use serde_json::Value;
 use crate::prompt::{PromptArguments, Role};
 use crate::server::McpServer;
 use crate::tool::ToolError;
+use crate::{Content, ResourceBody};
 
 /// What a tool that panicked answers (PROTOCOL §15): the panic's text stays in the log.
 const INTERNAL_TOOL_ERROR: &str = "Internal tool error";
@@ -36,6 +37,29 @@ fn describe(error: &jsonschema::ValidationError<'_>) -> String {
         error.to_string()
     } else {
         format!("{error} (at {path})")
+    }
+}
+
+/// rmcp's form of a resource's content.
+fn contents(uri: &str, mime_type: &str, body: ResourceBody) -> m::ResourceContents {
+    match body {
+        ResourceBody::Text(text) => m::ResourceContents::text(text, uri),
+        ResourceBody::Blob(base64) => m::ResourceContents::blob(base64, uri),
+    }
+    .with_mime_type(mime_type)
+}
+
+/// rmcp's form of a content block.
+fn block(content: Content) -> m::ContentBlock {
+    match content {
+        Content::Text(text) => m::ContentBlock::text(text),
+        Content::Image { base64, mime_type } => m::ContentBlock::image(base64, mime_type),
+        Content::Audio { base64, mime_type } => m::ContentBlock::audio(base64, mime_type),
+        Content::Resource {
+            uri,
+            mime_type,
+            body,
+        } => m::ContentBlock::resource(contents(&uri, &mime_type, body)),
     }
 }
 
@@ -109,8 +133,8 @@ impl ServerHandler for Handler {
         let run = (tool.run)(arguments);
         let result = match AssertUnwindSafe(run).catch_unwind().await {
             Ok(Ok(output)) => {
-                let mut result =
-                    m::CallToolResult::success(vec![m::ContentBlock::text(output.text)]);
+                let content = output.content.into_iter().map(block).collect();
+                let mut result = m::CallToolResult::success(content);
                 result.structured_content = output.structured.map(Value::Object);
                 result
             }
@@ -158,11 +182,10 @@ impl ServerHandler for Handler {
                 Some(serde_json::json!({ "uri": request.uri })),
             ));
         };
-        let text = (resource.read)()
+        let body = (resource.read)()
             .await
             .map_err(|error| ErrorData::internal_error(error.0, None))?;
-        let contents =
-            m::ResourceContents::text(text, &resource.uri).with_mime_type(&resource.mime_type);
+        let contents = contents(&resource.uri, &resource.mime_type, body);
         Ok(m::ReadResourceResponse::Complete(
             m::ReadResourceResult::new(vec![contents]),
         ))
@@ -238,7 +261,7 @@ impl ServerHandler for Handler {
                     Role::User => m::Role::User,
                     Role::Assistant => m::Role::Assistant,
                 };
-                m::PromptMessage::new_text(role, message.text)
+                m::PromptMessage::new(role, block(message.content))
             })
             .collect();
         let result = m::GetPromptResult::new(messages);

@@ -48,6 +48,7 @@
 pub mod bridge;
 #[cfg(feature = "client")]
 pub mod client;
+mod content;
 mod demo;
 mod handler;
 #[cfg(feature = "http")]
@@ -57,6 +58,7 @@ mod resource;
 mod server;
 mod tool;
 
+pub use content::{Content, ResourceBody};
 pub use demo::demo_server;
 pub use prompt::{Prompt, PromptArgument, PromptArguments, PromptError, PromptMessage, Role};
 pub use resource::{Resource, ResourceError};

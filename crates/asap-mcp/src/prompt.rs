@@ -6,6 +6,8 @@ use std::sync::Arc;
 
 use futures_util::future::BoxFuture;
 
+use crate::Content;
+
 /// Arguments of a prompt, by name.
 pub type PromptArguments = BTreeMap<String, String>;
 
@@ -109,24 +111,23 @@ pub enum Role {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PromptMessage {
     pub(crate) role: Role,
-    pub(crate) text: String,
+    pub(crate) content: Content,
 }
 
 impl PromptMessage {
     /// A text message from the user.
     pub fn user(text: impl Into<String>) -> Self {
-        Self {
-            role: Role::User,
-            text: text.into(),
-        }
+        Self::new(Role::User, Content::text(text))
     }
 
     /// A text message from the assistant.
     pub fn assistant(text: impl Into<String>) -> Self {
-        Self {
-            role: Role::Assistant,
-            text: text.into(),
-        }
+        Self::new(Role::Assistant, Content::text(text))
+    }
+
+    /// A message from `role` carrying `content` (an image, an embedded resource…).
+    pub fn new(role: Role, content: Content) -> Self {
+        Self { role, content }
     }
 
     /// Who it is from.
@@ -134,9 +135,14 @@ impl PromptMessage {
         self.role
     }
 
-    /// Its text.
-    pub fn text(&self) -> &str {
-        &self.text
+    /// What it carries.
+    pub fn content(&self) -> &Content {
+        &self.content
+    }
+
+    /// Its text, when it is a text message.
+    pub fn text(&self) -> Option<&str> {
+        self.content.as_text()
     }
 }
 

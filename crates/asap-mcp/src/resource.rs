@@ -5,9 +5,12 @@ use std::sync::Arc;
 
 use futures_util::future::BoxFuture;
 
-type Read = Arc<dyn Fn() -> BoxFuture<'static, Result<String, ResourceError>> + Send + Sync>;
+use crate::ResourceBody;
 
-/// A text resource at a fixed URI, read by an async function each time a host asks.
+type Read = Arc<dyn Fn() -> BoxFuture<'static, Result<ResourceBody, ResourceError>> + Send + Sync>;
+
+/// A resource at a fixed URI, text or binary, read by an async function each time a host
+/// asks.
 #[derive(Clone)]
 pub struct Resource {
     pub(crate) uri: String,
@@ -39,7 +42,40 @@ impl Resource {
             name: name.into(),
             description: None,
             mime_type: "text/plain".into(),
-            read: Arc::new(move || Box::pin(read())),
+            read: Arc::new(move || {
+                let reading = read();
+                Box::pin(async move { reading.await.map(ResourceBody::Text) })
+            }),
+        }
+    }
+
+    /// A binary resource at `uri` of type `mime_type`, whose bytes `read` returns (sent
+    /// base64-encoded).
+    pub fn binary<F, Fut>(
+        uri: impl Into<String>,
+        name: impl Into<String>,
+        mime_type: impl Into<String>,
+        read: F,
+    ) -> Self
+    where
+        F: Fn() -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<Vec<u8>, ResourceError>> + Send + 'static,
+    {
+        use base64::Engine as _;
+        Self {
+            uri: uri.into(),
+            name: name.into(),
+            description: None,
+            mime_type: mime_type.into(),
+            read: Arc::new(move || {
+                let reading = read();
+                Box::pin(async move {
+                    let bytes = reading.await?;
+                    Ok(ResourceBody::Blob(
+                        base64::engine::general_purpose::STANDARD.encode(bytes),
+                    ))
+                })
+            }),
         }
     }
 

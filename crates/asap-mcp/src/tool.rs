@@ -6,6 +6,8 @@ use std::sync::Arc;
 use futures_util::future::BoxFuture;
 use serde_json::{Map, Value};
 
+use crate::Content;
+
 /// A JSON object: tool arguments, schemas.
 pub type JsonObject = Map<String, Value>;
 
@@ -80,21 +82,19 @@ impl Tool {
     }
 }
 
-/// What a tool returns: text for the host to show, and optionally the same as structured
-/// JSON (`structuredContent`, for hosts and revisions that read it).
+/// What a tool returns: content blocks for the host to show (text, images, audio,
+/// embedded resources), and optionally structured JSON (`structuredContent`, for hosts and
+/// revisions that read it).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ToolOutput {
-    pub(crate) text: String,
+    pub(crate) content: Vec<Content>,
     pub(crate) structured: Option<JsonObject>,
 }
 
 impl ToolOutput {
     /// Plain text.
     pub fn text(text: impl Into<String>) -> Self {
-        Self {
-            text: text.into(),
-            structured: None,
-        }
+        Self::content(vec![Content::text(text)])
     }
 
     /// A JSON value: sent as its JSON text, and as structured content when it is an
@@ -105,7 +105,18 @@ impl ToolOutput {
             Value::Object(object) => Some(object),
             _ => None,
         };
-        Self { text, structured }
+        Self {
+            content: vec![Content::text(text)],
+            structured,
+        }
+    }
+
+    /// These blocks, in order.
+    pub fn content(content: Vec<Content>) -> Self {
+        Self {
+            content,
+            structured: None,
+        }
     }
 }
 

@@ -12,14 +12,104 @@
 
 use asap_mcp::http::HttpConfig;
 use asap_mcp::{
-    McpServer, Prompt, PromptArgument, PromptMessage, Resource, Tool, ToolError, ToolOutput,
+    Content, McpServer, Prompt, PromptArgument, PromptMessage, Resource, Role, Tool, ToolError,
+    ToolOutput,
 };
 use serde_json::json;
+
+/// A 1×1 PNG.
+const PNG: &[u8] = &[
+    0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52,
+    0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x06, 0x00, 0x00, 0x00, 0x1f, 0x15, 0xc4,
+    0x89, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9c, 0x63, 0xf8, 0xcf, 0xc0, 0xf0,
+    0x1f, 0x00, 0x05, 0x00, 0x01, 0xff, 0x89, 0x99, 0x3d, 0x1d, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45,
+    0x4e, 0x44, 0xae, 0x42, 0x60, 0x82,
+];
+
+/// A WAV header with no samples.
+const WAV: &[u8] =
+    b"RIFF$\0\0\0WAVEfmt \x10\0\0\0\x01\0\x01\0\x40\x1f\0\0\x80\x3e\0\0\x02\0\x10\0data\0\0\0\0";
 
 /// The fixtures the suite's scenarios call by name, with the answers they expect.
 fn fixtures() -> McpServer {
     let no_arguments = || json!({"type": "object", "properties": {}});
+    let embedded = || {
+        Content::embedded_text(
+            "test://embedded-resource",
+            "text/plain",
+            "This is an embedded resource content.",
+        )
+    };
     McpServer::builder("asap-mcp-conformance", env!("CARGO_PKG_VERSION"))
+        .tool(Tool::new(
+            "test_image_content",
+            "An image",
+            no_arguments(),
+            |_| async { Ok(ToolOutput::content(vec![Content::image(PNG, "image/png")])) },
+        ))
+        .tool(Tool::new(
+            "test_audio_content",
+            "A sound",
+            no_arguments(),
+            |_| async { Ok(ToolOutput::content(vec![Content::audio(WAV, "audio/wav")])) },
+        ))
+        .tool(Tool::new(
+            "test_embedded_resource",
+            "An embedded resource",
+            no_arguments(),
+            move |_| async move { Ok(ToolOutput::content(vec![embedded()])) },
+        ))
+        .tool(Tool::new(
+            "test_multiple_content_types",
+            "Text, an image and a resource",
+            no_arguments(),
+            move |_| async move {
+                Ok(ToolOutput::content(vec![
+                    Content::text("Multiple content types test:"),
+                    Content::image(PNG, "image/png"),
+                    embedded(),
+                ]))
+            },
+        ))
+        .resource(Resource::binary(
+            "test://static-binary",
+            "Static binary",
+            "image/png",
+            || async { Ok(PNG.to_vec()) },
+        ))
+        .prompt(
+            Prompt::new("test_prompt_with_image", |_| async {
+                Ok(vec![
+                    PromptMessage::new(Role::User, Content::image(PNG, "image/png")),
+                    PromptMessage::user("Please analyze the image above."),
+                ])
+            })
+            .with_description("A prompt with an image"),
+        )
+        .prompt(
+            Prompt::new(
+                "test_prompt_with_embedded_resource",
+                |arguments| async move {
+                    let uri = arguments["resourceUri"].clone();
+                    Ok(vec![
+                        PromptMessage::new(
+                            Role::User,
+                            Content::embedded_text(
+                                uri,
+                                "text/plain",
+                                "Embedded resource content for testing.",
+                            ),
+                        ),
+                        PromptMessage::user("Please process the embedded resource above."),
+                    ])
+                },
+            )
+            .with_description("A prompt with an embedded resource")
+            .argument(PromptArgument::required(
+                "resourceUri",
+                "URI of the resource to embed",
+            )),
+        )
         .tool(Tool::new(
             "test_simple_text",
             "Returns simple text",

@@ -162,3 +162,53 @@ fn build_refuses_duplicates_and_bad_schemas() {
         "{invalid}"
     );
 }
+
+#[tokio::test]
+async fn content_kinds_and_binary_resources_on_the_wire() {
+    use asap_mcp::{Content, Resource};
+    let mixed = Tool::new("mixed", "All kinds", json!({"type": "object"}), |_| async {
+        Ok(ToolOutput::content(vec![
+            Content::text("hi"),
+            Content::image(b"\x89PNG", "image/png"),
+            Content::audio(b"RIFF", "audio/wav"),
+            Content::embedded_text("mem://a", "text/plain", "inside"),
+            Content::embedded_blob("mem://b", "application/octet-stream", &[0, 1, 2]),
+        ]))
+    });
+    let bytes = Resource::binary(
+        "mem://bytes",
+        "bytes",
+        "application/octet-stream",
+        || async { Ok(vec![0xff, 0x00, 0x7f]) },
+    );
+    let server = McpServer::builder("t", "1")
+        .tool(mixed)
+        .resource(bytes)
+        .build()
+        .unwrap();
+    let replies = exchange(
+        server,
+        &[
+            call(1, "mixed", json!({})),
+            json!({"jsonrpc": "2.0", "id": 2, "method": "resources/read",
+                "params": {"uri": "mem://bytes"}}),
+        ],
+    )
+    .await;
+    assert_eq!(
+        replies[0]["result"]["content"],
+        json!([
+            {"type": "text", "text": "hi"},
+            {"type": "image", "data": "iVBORw==", "mimeType": "image/png"},
+            {"type": "audio", "data": "UklGRg==", "mimeType": "audio/wav"},
+            {"type": "resource", "resource":
+                {"uri": "mem://a", "mimeType": "text/plain", "text": "inside"}},
+            {"type": "resource", "resource":
+                {"uri": "mem://b", "mimeType": "application/octet-stream", "blob": "AAEC"}},
+        ])
+    );
+    assert_eq!(
+        replies[1]["result"]["contents"],
+        json!([{"uri": "mem://bytes", "mimeType": "application/octet-stream", "blob": "/wB/"}])
+    );
+}
