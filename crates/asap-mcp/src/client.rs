@@ -211,6 +211,16 @@ impl McpClient {
         Self::start(StreamableHttpClientTransport::from_uri(url)).await
     }
 
+    /// Talks to a server on `reader` and `writer` (newline-delimited JSON-RPC): a server
+    /// in the same process, or one reached through pipes of the caller's.
+    pub async fn over_io<R, W>(reader: R, writer: W) -> Result<Self, ClientError>
+    where
+        R: tokio::io::AsyncRead + Send + Unpin + 'static,
+        W: tokio::io::AsyncWrite + Send + Unpin + 'static,
+    {
+        Self::start((reader, writer)).await
+    }
+
     async fn start<T, E, A>(transport: T) -> Result<Self, ClientError>
     where
         T: rmcp::transport::IntoTransport<RoleClient, E, A>,
