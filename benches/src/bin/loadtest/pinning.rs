@@ -33,20 +33,36 @@ pub(crate) fn available() -> bool {
 
 /// Pins every thread of process `pid` to `cpu`. Threads the process starts later inherit
 /// the affinity of the thread that starts them, so pinning after start-up covers them too.
+///
+/// `taskset -a` lists the process's threads, then sets each: a thread that ends in between
+/// (the Python reference starts and ends helper threads while it boots) makes it fail with
+/// "No such process" although the process is alive. That is retried, a few times, a little
+/// later; any other failure, or a process that is gone, is an error at once.
 pub(crate) fn pin_process(pid: u32, cpu: usize) -> anyhow::Result<()> {
-    let status = Command::new("taskset")
-        .args(["-a", "-p", "-c", &cpu.to_string(), &pid.to_string()])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .output()?;
-    if !status.status.success() {
-        anyhow::bail!(
-            "taskset could not pin pid {pid} to CPU {cpu}: {}",
-            String::from_utf8_lossy(&status.stderr).trim()
-        );
+    const ATTEMPTS: usize = 5;
+    let mut attempt = 1;
+    loop {
+        let status = Command::new("taskset")
+            .args(["-a", "-p", "-c", &cpu.to_string(), &pid.to_string()])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .output()?;
+        if status.status.success() {
+            return Ok(());
+        }
+        let stderr = String::from_utf8_lossy(&status.stderr);
+        let thread_ended = stderr.contains("No such process")
+            && std::path::Path::new(&format!("/proc/{pid}")).exists();
+        if !thread_ended || attempt == ATTEMPTS {
+            anyhow::bail!(
+                "taskset could not pin pid {pid} to CPU {cpu}: {}",
+                stderr.trim()
+            );
+        }
+        attempt += 1;
+        std::thread::sleep(std::time::Duration::from_millis(100));
     }
-    Ok(())
 }
 
 /// A command that runs `program` on `cpu` only.
