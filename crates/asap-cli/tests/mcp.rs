@@ -33,15 +33,15 @@ fn drive(python: &str, mode: &str) -> Value {
 /// What the SDK client saw of `target` (a command to spawn, or a URL) in `mode`.
 fn drive_target(python: &str, mode: &str, target: &[&str]) -> Value {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/mcp/python_client.py");
-    let output = Command::new(python)
-        .arg(script)
-        .arg(mode)
-        .args(target)
-        .output()
-        .expect("python runs");
+    json_output(Command::new(python).arg(script).arg(mode).args(target))
+}
+
+/// The one JSON object a probe script prints, once it has exited successfully.
+fn json_output(command: &mut Command) -> Value {
+    let output = command.output().expect("the probe runs");
     assert!(
         output.status.success(),
-        "{mode}: {}\n{}",
+        "{command:?}: {}\n{}",
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
@@ -375,19 +375,12 @@ fn client_commands_against_a_python_sdk_server() {
 /// What the TypeScript SDK's client saw of `target` (`stdio CMD…` or `http URL`).
 fn drive_ts(modules: &str, target: &[&str]) -> Value {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/mcp/ts_client.mjs");
-    let output = Command::new("node")
-        .arg(script)
-        .args(target)
-        .env("ASAP_MCP_NODE_MODULES", modules)
-        .output()
-        .expect("node runs");
-    assert!(
-        output.status.success(),
-        "{}\n{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_slice(&output.stdout).expect("one JSON object")
+    json_output(
+        Command::new("node")
+            .arg(script)
+            .args(target)
+            .env("ASAP_MCP_NODE_MODULES", modules),
+    )
 }
 
 fn check_ts(seen: &Value, how: &str) {

@@ -106,34 +106,30 @@ async fn mcp_envelopes_are_answered_by_an_mcp_server() {
         json!([{"type": "text", "text": "5"}])
     );
 
-    let mut reply = client
-        .send(call("r2", "nope", json!({})))
-        .await
-        .expect("answered");
-    let result: McpToolResult = reply.take_payload_as().unwrap();
-    assert!(!result.success);
-    assert!(
-        result
-            .error
-            .as_deref()
-            .unwrap()
-            .contains("Unknown tool: nope"),
-        "{result:?}"
-    );
-    let mut reply = client
-        .send(call("r3", "add", json!({"a": "two", "b": 3})))
-        .await
-        .expect("answered");
-    let result: McpToolResult = reply.take_payload_as().unwrap();
-    assert!(!result.success);
-    assert!(
-        result
-            .error
-            .as_deref()
-            .unwrap()
-            .starts_with("Invalid arguments: "),
-        "{result:?}"
-    );
+    // Calls that could not be made are failed results, with the reason.
+    for (request_id, tool, arguments, reason) in [
+        ("r2", "nope", json!({}), "Unknown tool: nope"),
+        (
+            "r3",
+            "add",
+            json!({"a": "two", "b": 3}),
+            "Invalid arguments: ",
+        ),
+    ] {
+        let mut reply = client
+            .send(call(request_id, tool, arguments))
+            .await
+            .expect("answered");
+        let result: McpToolResult = reply.take_payload_as().unwrap();
+        assert!(
+            !result.success && result.request_id == request_id,
+            "{result:?}"
+        );
+        assert!(
+            result.error.as_deref().unwrap().contains(reason),
+            "{result:?}"
+        );
+    }
 
     let fetch = |uri: &str| {
         Envelope::new(
