@@ -29,6 +29,31 @@ impl Handler {
     }
 }
 
+/// The page of `items` that `request`'s cursor asks for, and the cursor of the next one.
+///
+/// A cursor is the offset of the page's first item, as text: opaque to clients, who only
+/// send back what they were given; one that does not parse, or points past the end, is
+/// refused with `-32602`. The lists are fixed once the server is built, so an offset
+/// always names the same item.
+fn page<T>(
+    items: impl ExactSizeIterator<Item = T>,
+    request: Option<&m::PaginatedRequestParams>,
+    size: usize,
+) -> Result<(Vec<T>, Option<String>), ErrorData> {
+    let total = items.len();
+    let start = match request.and_then(|r| r.cursor.as_deref()) {
+        None => 0,
+        Some(cursor) => cursor
+            .strip_prefix("offset:")
+            .and_then(|n| n.parse::<usize>().ok())
+            .filter(|&n| n < total)
+            .ok_or_else(|| ErrorData::invalid_params(format!("Invalid cursor: {cursor}"), None))?,
+    };
+    let page: Vec<T> = items.skip(start).take(size).collect();
+    let next = (start + page.len() < total).then(|| format!("offset:{}", start + page.len()));
+    Ok((page, next))
+}
+
 /// The schema error's message and where in the arguments it is (`/a/0`), when not at the
 /// top.
 fn describe(error: &jsonschema::ValidationError<'_>) -> String {
@@ -86,14 +111,13 @@ impl ServerHandler for Handler {
 
     async fn list_tools(
         &self,
-        _request: Option<m::PaginatedRequestParams>,
+        request: Option<m::PaginatedRequestParams>,
         _context: RequestContext<RoleServer>,
     ) -> Result<m::ListToolsResult, ErrorData> {
-        let tools = self
-            .server
-            .inner
-            .tools
-            .values()
+        let inner = &self.server.inner;
+        let (tools, next) = page(inner.tools.values(), request.as_ref(), inner.page_size)?;
+        let tools = tools
+            .into_iter()
             .map(|(tool, _)| {
                 let listed = m::Tool::new(
                     tool.name.clone(),
@@ -106,7 +130,9 @@ impl ServerHandler for Handler {
                 }
             })
             .collect();
-        Ok(m::ListToolsResult::with_all_items(tools))
+        let mut result = m::ListToolsResult::with_all_items(tools);
+        result.next_cursor = next;
+        Ok(result)
     }
 
     async fn call_tool(
@@ -151,14 +177,13 @@ impl ServerHandler for Handler {
 
     async fn list_resources(
         &self,
-        _request: Option<m::PaginatedRequestParams>,
+        request: Option<m::PaginatedRequestParams>,
         _context: RequestContext<RoleServer>,
     ) -> Result<m::ListResourcesResult, ErrorData> {
-        let resources = self
-            .server
-            .inner
-            .resources
-            .values()
+        let inner = &self.server.inner;
+        let (resources, next) = page(inner.resources.values(), request.as_ref(), inner.page_size)?;
+        let resources = resources
+            .into_iter()
             .map(|resource| {
                 let listed = m::Resource::new(&resource.uri, &resource.name)
                     .with_mime_type(&resource.mime_type);
@@ -168,7 +193,9 @@ impl ServerHandler for Handler {
                 }
             })
             .collect();
-        Ok(m::ListResourcesResult::with_all_items(resources))
+        let mut result = m::ListResourcesResult::with_all_items(resources);
+        result.next_cursor = next;
+        Ok(result)
     }
 
     async fn read_resource(
@@ -193,14 +220,13 @@ impl ServerHandler for Handler {
 
     async fn list_prompts(
         &self,
-        _request: Option<m::PaginatedRequestParams>,
+        request: Option<m::PaginatedRequestParams>,
         _context: RequestContext<RoleServer>,
     ) -> Result<m::ListPromptsResult, ErrorData> {
-        let prompts = self
-            .server
-            .inner
-            .prompts
-            .values()
+        let inner = &self.server.inner;
+        let (prompts, next) = page(inner.prompts.values(), request.as_ref(), inner.page_size)?;
+        let prompts = prompts
+            .into_iter()
             .map(|prompt| {
                 let arguments = prompt
                     .arguments
@@ -217,7 +243,9 @@ impl ServerHandler for Handler {
                 m::Prompt::new(&prompt.name, prompt.description.as_ref(), Some(arguments))
             })
             .collect();
-        Ok(m::ListPromptsResult::with_all_items(prompts))
+        let mut result = m::ListPromptsResult::with_all_items(prompts);
+        result.next_cursor = next;
+        Ok(result)
     }
 
     async fn get_prompt(

@@ -62,5 +62,5 @@ pub use content::{Content, ResourceBody};
 pub use demo::demo_server;
 pub use prompt::{Prompt, PromptArgument, PromptArguments, PromptError, PromptMessage, Role};
 pub use resource::{Resource, ResourceError};
-pub use server::{BuildError, McpServer, McpServerBuilder, ServeError};
+pub use server::{BuildError, DEFAULT_PAGE_SIZE, McpServer, McpServerBuilder, ServeError};
 pub use tool::{JsonObject, Tool, ToolError, ToolOutput};

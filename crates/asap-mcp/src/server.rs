@@ -28,7 +28,13 @@ pub(crate) struct Inner {
     pub(crate) resources: BTreeMap<String, Resource>,
     /// By name.
     pub(crate) prompts: BTreeMap<String, Prompt>,
+    /// Most items per `*/list` page.
+    pub(crate) page_size: usize,
 }
+
+/// Most tools, resources or prompts a list answers with before it gives a cursor to the
+/// next page, unless [`McpServerBuilder::page_size`] says otherwise.
+pub const DEFAULT_PAGE_SIZE: usize = 100;
 
 impl McpServer {
     /// A server called `name` at `version` (the `serverInfo` hosts see), with nothing yet.
@@ -41,6 +47,7 @@ impl McpServer {
             tools: Vec::new(),
             resources: Vec::new(),
             prompts: Vec::new(),
+            page_size: DEFAULT_PAGE_SIZE,
         }
     }
 
@@ -83,9 +90,17 @@ pub struct McpServerBuilder {
     tools: Vec<Tool>,
     resources: Vec<Resource>,
     prompts: Vec<Prompt>,
+    page_size: usize,
 }
 
 impl McpServerBuilder {
+    /// Lists answer with at most `size` items (at least 1) and a cursor to the next page
+    /// (default [`DEFAULT_PAGE_SIZE`]).
+    pub fn page_size(mut self, size: usize) -> Self {
+        self.page_size = size.max(1);
+        self
+    }
+
     /// A human-readable title for the server.
     pub fn title(mut self, title: impl Into<String>) -> Self {
         self.title = Some(title.into());
@@ -161,6 +176,7 @@ impl McpServerBuilder {
                 tools,
                 resources,
                 prompts,
+                page_size: self.page_size,
             }),
         })
     }

@@ -212,3 +212,69 @@ async fn content_kinds_and_binary_resources_on_the_wire() {
         json!([{"uri": "mem://bytes", "mimeType": "application/octet-stream", "blob": "/wB/"}])
     );
 }
+
+/// Two tools, one per page.
+fn paged() -> McpServer {
+    let tool = |name: &str| {
+        Tool::new(name, "t", json!({"type": "object"}), |_| async {
+            Ok(ToolOutput::text("ok"))
+        })
+    };
+    McpServer::builder("t", "1")
+        .page_size(1)
+        .tool(tool("a"))
+        .tool(tool("b"))
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn lists_come_in_pages_with_cursors() {
+    let list = |id: u64, cursor: Option<&str>| {
+        let params = cursor.map_or(json!({}), |c| json!({ "cursor": c }));
+        json!({"jsonrpc": "2.0", "id": id, "method": "tools/list", "params": params})
+    };
+    let replies = exchange(
+        paged(),
+        &[
+            list(1, None),
+            list(2, Some("offset:1")),
+            list(3, Some("offset:9")),
+            list(4, Some("x")),
+        ],
+    )
+    .await;
+    assert_eq!(replies[0]["result"]["tools"][0]["name"], "a");
+    assert_eq!(replies[0]["result"]["nextCursor"], "offset:1");
+    assert_eq!(replies[1]["result"]["tools"][0]["name"], "b");
+    assert!(
+        replies[1]["result"].get("nextCursor").is_none(),
+        "{}",
+        replies[1]
+    );
+    for refused in &replies[2..] {
+        assert_eq!(refused["error"]["code"], -32602, "{refused}");
+    }
+}
+
+/// The client follows the cursors: every page, in order.
+#[cfg(feature = "client")]
+#[tokio::test]
+async fn the_client_reads_every_page() {
+    let (client_end, server_end) = tokio::io::duplex(1 << 16);
+    let (read, write) = tokio::io::split(server_end);
+    tokio::spawn(async move { paged().serve_io(read, write).await });
+    let (read, write) = tokio::io::split(client_end);
+    let client = asap_mcp::client::McpClient::over_io(read, write)
+        .await
+        .unwrap();
+    let names: Vec<String> = client
+        .list_tools()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| t.name)
+        .collect();
+    assert_eq!(names, ["a", "b"]);
+    client.close().await.unwrap();
+}
