@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use crate::prompt::{PromptArguments, Role};
 use crate::server::McpServer;
-use crate::tool::ToolError;
+use crate::tool::{ToolContext, ToolError};
 use crate::{Content, ResourceBody};
 
 /// What a tool that panicked answers (PROTOCOL §15): the panic's text stays in the log.
@@ -138,7 +138,7 @@ impl ServerHandler for Handler {
     async fn call_tool(
         &self,
         request: m::CallToolRequestParams,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<m::CallToolResponse, ErrorData> {
         let Some((tool, validator)) = self.server.inner.tools.get(request.name.as_ref()) else {
             return Err(ErrorData::invalid_params(
@@ -156,7 +156,12 @@ impl ServerHandler for Handler {
         let Value::Object(arguments) = arguments else {
             unreachable!("built from an object above")
         };
-        let run = (tool.run)(arguments);
+        let run = (tool.run)(
+            arguments,
+            ToolContext {
+                request: Some(context),
+            },
+        );
         let result = match AssertUnwindSafe(run).catch_unwind().await {
             Ok(Ok(output)) => {
                 let content = output.content.into_iter().map(block).collect();

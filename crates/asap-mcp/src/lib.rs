@@ -63,4 +63,4 @@ pub use demo::demo_server;
 pub use prompt::{Prompt, PromptArgument, PromptArguments, PromptError, PromptMessage, Role};
 pub use resource::{Resource, ResourceError};
 pub use server::{BuildError, DEFAULT_PAGE_SIZE, McpServer, McpServerBuilder, ServeError};
-pub use tool::{JsonObject, Tool, ToolError, ToolOutput};
+pub use tool::{JsonObject, Tool, ToolContext, ToolError, ToolOutput};

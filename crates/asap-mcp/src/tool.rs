@@ -11,8 +11,11 @@ use crate::Content;
 /// A JSON object: tool arguments, schemas.
 pub type JsonObject = Map<String, Value>;
 
-type Run =
-    Arc<dyn Fn(JsonObject) -> BoxFuture<'static, Result<ToolOutput, ToolError>> + Send + Sync>;
+type Run = Arc<
+    dyn Fn(JsonObject, ToolContext) -> BoxFuture<'static, Result<ToolOutput, ToolError>>
+        + Send
+        + Sync,
+>;
 
 /// A tool an MCP host may call.
 ///
@@ -51,6 +54,26 @@ impl Tool {
         F: Fn(JsonObject) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<ToolOutput, ToolError>> + Send + 'static,
     {
+        Self::with_context(
+            name,
+            description,
+            input_schema,
+            move |arguments, _context| run(arguments),
+        )
+    }
+
+    /// As [`Tool::new`], for a tool that reports progress or watches for cancellation:
+    /// `run` also gets the call's [`ToolContext`].
+    pub fn with_context<F, Fut>(
+        name: impl Into<String>,
+        description: impl Into<String>,
+        input_schema: Value,
+        run: F,
+    ) -> Self
+    where
+        F: Fn(JsonObject, ToolContext) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<ToolOutput, ToolError>> + Send + 'static,
+    {
         let input_schema = match input_schema {
             Value::Object(schema) => schema,
             // Not an object: kept as `{"type": <it>}`'s opposite would guess; refuse at
@@ -66,7 +89,7 @@ impl Tool {
             title: None,
             description: description.into(),
             input_schema,
-            run: Arc::new(move |arguments| Box::pin(run(arguments))),
+            run: Arc::new(move |arguments, context| Box::pin(run(arguments, context))),
         }
     }
 
@@ -130,5 +153,52 @@ impl ToolError {
     /// A failure described by `message`.
     pub fn new(message: impl Into<String>) -> Self {
         Self(message.into())
+    }
+}
+
+/// What a running tool may do besides returning: report progress to the caller, and see
+/// whether the caller has cancelled the call.
+#[derive(Clone)]
+pub struct ToolContext {
+    pub(crate) request: Option<rmcp::service::RequestContext<rmcp::RoleServer>>,
+}
+
+impl fmt::Debug for ToolContext {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ToolContext")
+            .field("progress_token", &self.progress_token().is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl ToolContext {
+    fn progress_token(&self) -> Option<rmcp::model::ProgressToken> {
+        self.request.as_ref()?.meta.get_progress_token()
+    }
+
+    /// Tells the caller how far the call has come (`progress` of `total`, when known),
+    /// with an optional message. Sent only when the caller asked for progress (its request
+    /// carried a progress token); a caller that has gone away is not an error of the tool.
+    pub async fn progress(&self, progress: f64, total: Option<f64>, message: Option<&str>) {
+        let (Some(request), Some(token)) = (&self.request, self.progress_token()) else {
+            return;
+        };
+        let mut params = rmcp::model::ProgressNotificationParam::new(token, progress);
+        params.total = total;
+        params.message = message.map(str::to_owned);
+        let _ = request.peer.notify_progress(params).await;
+    }
+
+    /// Whether the caller has cancelled the call (`notifications/cancelled`).
+    pub fn is_cancelled(&self) -> bool {
+        self.request.as_ref().is_some_and(|r| r.ct.is_cancelled())
+    }
+
+    /// Resolves once the caller cancels the call (never, for a call that cannot be).
+    pub async fn cancelled(&self) {
+        match &self.request {
+            Some(request) => request.ct.cancelled().await,
+            None => std::future::pending().await,
+        }
     }
 }

@@ -41,6 +41,17 @@ fn fixtures() -> McpServer {
         )
     };
     McpServer::builder("asap-mcp-conformance", env!("CARGO_PKG_VERSION"))
+        .tool(Tool::with_context(
+            "test_tool_with_progress",
+            "Reports progress",
+            no_arguments(),
+            |_, context| async move {
+                for step in [0.0, 50.0, 100.0] {
+                    context.progress(step, Some(100.0), None).await;
+                }
+                Ok(ToolOutput::text("Progress test completed"))
+            },
+        ))
         .tool(Tool::new(
             "test_image_content",
             "An image",

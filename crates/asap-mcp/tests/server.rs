@@ -278,3 +278,71 @@ async fn the_client_reads_every_page() {
     assert_eq!(names, ["a", "b"]);
     client.close().await.unwrap();
 }
+
+/// A caller that asks for progress gets the tool's notifications before its result; one
+/// that does not ask gets none.
+#[tokio::test]
+async fn progress_reaches_a_caller_that_asks_for_it() {
+    let slow = Tool::with_context(
+        "slow",
+        "Steps",
+        json!({"type": "object"}),
+        |_, context| async move {
+            for step in 1..=3 {
+                context
+                    .progress(f64::from(step), Some(3.0), Some("step"))
+                    .await;
+            }
+            assert!(!context.is_cancelled());
+            Ok(ToolOutput::text("done"))
+        },
+    );
+    let server = McpServer::builder("t", "1").tool(slow).build().unwrap();
+    let (client, served) = tokio::io::duplex(64 * 1024);
+    let (read_half, write_half) = tokio::io::split(served);
+    tokio::spawn(async move { server.serve_io(read_half, write_half).await });
+    let (reader, mut writer) = tokio::io::split(client);
+    let mut lines = BufReader::new(reader).lines();
+    let send = |value: Value| format!("{value}\n");
+    let initialize = json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+        "protocolVersion": "2025-11-25", "capabilities": {},
+        "clientInfo": {"name": "test", "version": "1"}}});
+    writer.write_all(send(initialize).as_bytes()).await.unwrap();
+    lines.next_line().await.unwrap().unwrap();
+    let initialized = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
+    writer
+        .write_all(send(initialized).as_bytes())
+        .await
+        .unwrap();
+    let mut asked = call(1, "slow", json!({}));
+    asked["params"]["_meta"] = json!({"progressToken": "p1"});
+    for request in [asked, call(2, "slow", json!({}))] {
+        writer.write_all(send(request).as_bytes()).await.unwrap();
+    }
+    let mut seen = Vec::new();
+    while seen
+        .iter()
+        .filter(|m: &&Value| m.get("id").is_some())
+        .count()
+        < 2
+    {
+        let line = lines.next_line().await.unwrap().expect("a line");
+        seen.push(serde_json::from_str::<Value>(&line).unwrap());
+    }
+    let progress: Vec<&Value> = seen
+        .iter()
+        .filter(|m| m["method"] == "notifications/progress")
+        .collect();
+    assert_eq!(progress.len(), 3, "{seen:?}");
+    for (i, note) in progress.iter().enumerate() {
+        assert_eq!(note["params"]["progressToken"], "p1");
+        assert_eq!(note["params"]["progress"], json!((i + 1) as f64));
+        assert_eq!(note["params"]["total"], json!(3.0));
+    }
+    let first_result = seen.iter().position(|m| m["id"] == 1).unwrap();
+    let last_progress = seen
+        .iter()
+        .rposition(|m| m["method"] == "notifications/progress")
+        .unwrap();
+    assert!(last_progress < first_result, "{seen:?}");
+}
