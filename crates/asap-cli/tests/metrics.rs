@@ -3,6 +3,7 @@
 
 mod durable_support;
 
+use asap_testing::prometheus::sample;
 use durable_support::{Serve, get_text, post, submit_body, wait_for};
 use serde_json::{Value, json};
 
@@ -26,12 +27,6 @@ fn echo_body(key: &str) -> Value {
             },
         },
     })
-}
-
-fn sample(text: &str, series: &str) -> Option<f64> {
-    text.lines()
-        .find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
-        .and_then(|value| value.parse().ok())
 }
 
 /// A keyed request sent twice: two successes, one handler run, one replay.

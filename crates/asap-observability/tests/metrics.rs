@@ -6,12 +6,7 @@ use std::time::Duration;
 
 use asap_observability::metrics::{Format, Metrics};
 use asap_observability::observe::{ErrorType, HandlerEvent, Observer, Outcome, ResponseEvent};
-
-fn sample(text: &str, series: &str) -> Option<f64> {
-    text.lines()
-        .find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
-        .map(|value| value.split(' ').next().unwrap().parse().expect("a number"))
-}
+use asap_testing::prometheus::sample;
 
 fn observed() -> Metrics {
     let metrics = Metrics::new();

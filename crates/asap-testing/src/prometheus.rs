@@ -175,6 +175,17 @@ pub fn percent_encode(text: &str) -> String {
     out
 }
 
+/// The value of the first sample line of an exposition (Prometheus text or OpenMetrics)
+/// that starts with `series`, the metric name and its labels exactly as encoded
+/// (`asap_requests_total{payload_type="other",status="error"}`); `None` when no line has
+/// that series or its value is not a number. A timestamp or exemplar after the value is
+/// ignored.
+pub fn sample(text: &str, series: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
+        .and_then(|value| value.split(' ').next()?.parse().ok())
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -8,14 +8,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use asap_observability::metrics::{Format, Metrics};
+use asap_testing::prometheus::sample;
 use asap_transport_client::{AsapClient, BreakerConfig, ClientError};
 use common::{Reply, ScriptedServer, small_envelope};
-
-fn sample(text: &str, series: &str) -> Option<f64> {
-    text.lines()
-        .find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
-        .and_then(|value| value.parse().ok())
-}
 
 #[tokio::test(start_paused = true)]
 async fn sends_retries_breaker_and_slots_are_counted_by_peer() {

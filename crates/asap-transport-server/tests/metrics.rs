@@ -10,18 +10,12 @@ use asap_observability::metrics::{
 };
 use asap_testing::TestClient;
 use asap_testing::fixtures::{echo_agent_manifest, task_request};
+use asap_testing::prometheus::sample;
 use asap_transport_server::echo::EchoHandler;
 use asap_transport_server::{AsapRequest, AsapServer, HandlerError, ServerConfig, handler_fn};
 use serde_json::json;
 
 const SENDER: &str = "urn:asap:agent:client";
-
-/// The value of the sample line that starts with `series` (name and labels).
-fn sample(text: &str, series: &str) -> Option<f64> {
-    text.lines()
-        .find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
-        .and_then(|value| value.parse().ok())
-}
 
 /// A running agent and the `Accept` header of every metrics request it was sent.
 struct Agent {
