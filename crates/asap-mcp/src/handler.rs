@@ -2,7 +2,6 @@
 //! ours.
 
 use std::panic::AssertUnwindSafe;
-use std::sync::Arc;
 
 use futures_util::FutureExt as _;
 use rmcp::model::{self as m, ErrorData};
@@ -118,11 +117,12 @@ impl ServerHandler for Handler {
         let (tools, next) = page(inner.tools.values(), request.as_ref(), inner.page_size)?;
         let tools = tools
             .into_iter()
-            .map(|(tool, _)| {
+            .map(|registered| {
+                let tool = &registered.tool;
                 let listed = m::Tool::new(
                     tool.name.clone(),
                     tool.description.clone(),
-                    Arc::new(tool.input_schema.clone()),
+                    registered.schema.clone(),
                 );
                 match &tool.title {
                     Some(title) => listed.with_title(title.clone()),
@@ -140,14 +140,15 @@ impl ServerHandler for Handler {
         request: m::CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<m::CallToolResponse, ErrorData> {
-        let Some((tool, validator)) = self.server.inner.tools.get(request.name.as_ref()) else {
+        let Some(registered) = self.server.inner.tools.get(request.name.as_ref()) else {
             return Err(ErrorData::invalid_params(
                 format!("Unknown tool: {}", request.name),
                 None,
             ));
         };
         let arguments = Value::Object(request.arguments.unwrap_or_default());
-        if let Err(error) = validator.validate(&arguments) {
+        let tool = &registered.tool;
+        if let Err(error) = registered.validator.validate(&arguments) {
             return Err(ErrorData::invalid_params(
                 format!("Invalid arguments: {}", describe(&error)),
                 None,

@@ -7,7 +7,7 @@ use rmcp::ServiceExt as _;
 use tokio::io::{AsyncRead, AsyncWrite};
 
 use crate::handler::Handler;
-use crate::{Prompt, Resource, Tool};
+use crate::{JsonObject, Prompt, Resource, Tool};
 
 /// An MCP server: its identity and what it offers. Cheap to clone; serve it as many times
 /// as there are connections.
@@ -23,13 +23,22 @@ pub(crate) struct Inner {
     pub(crate) title: Option<String>,
     pub(crate) instructions: Option<String>,
     /// By name, each with its compiled argument schema.
-    pub(crate) tools: BTreeMap<String, (Tool, jsonschema::Validator)>,
+    pub(crate) tools: BTreeMap<String, Registered>,
     /// By URI.
     pub(crate) resources: BTreeMap<String, Resource>,
     /// By name.
     pub(crate) prompts: BTreeMap<String, Prompt>,
     /// Most items per `*/list` page.
     pub(crate) page_size: usize,
+}
+
+/// A tool as built: its schema checked to be an object and compiled, once.
+#[derive(Debug)]
+pub(crate) struct Registered {
+    pub(crate) tool: Tool,
+    /// The schema as listed (shared by every `tools/list` answer).
+    pub(crate) schema: Arc<JsonObject>,
+    pub(crate) validator: jsonschema::Validator,
 }
 
 /// Most tools, resources or prompts a list answers with before it gives a cursor to the
@@ -136,20 +145,26 @@ impl McpServerBuilder {
     pub fn build(self) -> Result<McpServer, BuildError> {
         let mut tools = BTreeMap::new();
         for tool in self.tools {
-            if tool.input_schema.contains_key("not-an-object") {
+            let serde_json::Value::Object(schema) = &tool.input_schema else {
                 return Err(BuildError::Schema {
                     tool: tool.name,
                     message: "the input schema must be a JSON object".into(),
                 });
-            }
-            let schema = serde_json::Value::Object(tool.input_schema.clone());
-            let validator =
-                jsonschema::validator_for(&schema).map_err(|error| BuildError::Schema {
+            };
+            let schema = Arc::new(schema.clone());
+            let validator = jsonschema::validator_for(&tool.input_schema).map_err(|error| {
+                BuildError::Schema {
                     tool: tool.name.clone(),
                     message: error.to_string(),
-                })?;
+                }
+            })?;
             let name = tool.name.clone();
-            if tools.insert(name.clone(), (tool, validator)).is_some() {
+            let registered = Registered {
+                tool,
+                schema,
+                validator,
+            };
+            if tools.insert(name.clone(), registered).is_some() {
                 return Err(BuildError::Duplicate(format!("tool {name}")));
             }
         }

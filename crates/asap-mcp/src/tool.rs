@@ -27,7 +27,9 @@ pub struct Tool {
     pub(crate) name: String,
     pub(crate) title: Option<String>,
     pub(crate) description: String,
-    pub(crate) input_schema: JsonObject,
+    /// As given; `McpServerBuilder::build` refuses one that is not a valid JSON Schema
+    /// object.
+    pub(crate) input_schema: Value,
     pub(crate) run: Run,
 }
 
@@ -74,16 +76,6 @@ impl Tool {
         F: Fn(JsonObject, ToolContext) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<ToolOutput, ToolError>> + Send + 'static,
     {
-        let input_schema = match input_schema {
-            Value::Object(schema) => schema,
-            // Not an object: kept as `{"type": <it>}`'s opposite would guess; refuse at
-            // build time instead (see `McpServerBuilder::build`).
-            other => {
-                let mut schema = JsonObject::new();
-                schema.insert("not-an-object".into(), other);
-                schema
-            }
-        };
         Self {
             name: name.into(),
             title: None,
