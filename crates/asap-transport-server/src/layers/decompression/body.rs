@@ -83,13 +83,15 @@ impl<B> DecompressionBody<B> {
         Self { state }
     }
 
-    /// This body, reporting its inflated size to `observation` (when it is compressed).
-    pub(crate) fn observed(mut self, observation: Option<Observation>) -> Self {
+    /// This body, reporting its inflated size to `observation` when it is compressed (the
+    /// observation is cloned only then: a plain body, the common case, costs no reference
+    /// count that every worker writes).
+    pub(crate) fn observed(mut self, observation: &Option<Observation>) -> Self {
         if let State::Compressed {
             observation: slot, ..
         } = &mut self.state
         {
-            *slot = observation;
+            slot.clone_from(observation);
         }
         self
     }

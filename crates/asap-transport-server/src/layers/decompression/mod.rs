@@ -107,8 +107,7 @@ where
         if !encoding.is_identity() {
             parts.headers.remove(header::CONTENT_LENGTH);
         }
-        let body =
-            DecompressionBody::new(body, encoding, self.max).observed(self.observation.clone());
+        let body = DecompressionBody::new(body, encoding, self.max).observed(&self.observation);
         ResponseFuture::inner(self.inner.call(Request::from_parts(parts, body)))
     }
 }
