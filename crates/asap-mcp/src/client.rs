@@ -144,6 +144,27 @@ impl std::fmt::Debug for McpClient {
     }
 }
 
+/// A resource's URI, media type and content; a kind of a later revision is given back.
+fn resource(
+    contents: m::ResourceContents,
+) -> Result<(String, Option<String>, ResourceBody), Box<m::ResourceContents>> {
+    match contents {
+        m::ResourceContents::TextResourceContents {
+            uri,
+            mime_type,
+            text,
+            ..
+        } => Ok((uri, mime_type, ResourceBody::Text(text))),
+        m::ResourceContents::BlobResourceContents {
+            uri,
+            mime_type,
+            blob,
+            ..
+        } => Ok((uri, mime_type, ResourceBody::Blob(blob))),
+        other => Err(Box::new(other)),
+    }
+}
+
 /// Our form of a content block received.
 fn from_block(block: m::ContentBlock) -> Content {
     match block {
@@ -156,28 +177,13 @@ fn from_block(block: m::ContentBlock) -> Content {
             base64: audio.data,
             mime_type: audio.mime_type,
         },
-        m::ContentBlock::Resource(embedded) => match embedded.resource {
-            m::ResourceContents::TextResourceContents {
-                uri,
-                mime_type,
-                text,
-                ..
-            } => Content::Resource {
+        m::ContentBlock::Resource(embedded) => match resource(embedded.resource) {
+            Ok((uri, mime_type, body)) => Content::Resource {
                 uri,
                 mime_type: mime_type.unwrap_or_default(),
-                body: ResourceBody::Text(text),
+                body,
             },
-            m::ResourceContents::BlobResourceContents {
-                uri,
-                mime_type,
-                blob,
-                ..
-            } => Content::Resource {
-                uri,
-                mime_type: mime_type.unwrap_or_default(),
-                body: ResourceBody::Blob(blob),
-            },
-            other => Content::Text(serde_json::to_string(&other).unwrap_or_default()),
+            Err(other) => Content::Text(serde_json::to_string(&other).unwrap_or_default()),
         },
         // A resource link, or a kind of a later revision: as its JSON.
         other => Content::Text(serde_json::to_string(&other).unwrap_or_default()),
@@ -357,15 +363,11 @@ impl McpClient {
         Ok(result
             .contents
             .into_iter()
-            .filter_map(|contents| match contents {
-                m::ResourceContents::TextResourceContents { uri, text, .. } => {
-                    Some(ResourceContent::Text { uri, text })
-                }
-                m::ResourceContents::BlobResourceContents { uri, blob, .. } => {
-                    Some(ResourceContent::Blob { uri, base64: blob })
-                }
-                // A kind of content of a later revision: not one this client can show.
-                _ => None,
+            // A kind of content of a later revision is not one this client can show.
+            .filter_map(|contents| resource(contents).ok())
+            .map(|(uri, _, body)| match body {
+                ResourceBody::Text(text) => ResourceContent::Text { uri, text },
+                ResourceBody::Blob(base64) => ResourceContent::Blob { uri, base64 },
             })
             .collect())
     }
