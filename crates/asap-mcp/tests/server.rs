@@ -5,9 +5,26 @@ use asap_mcp::{BuildError, McpServer, Tool, ToolError, ToolOutput, demo_server};
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
-/// Sends `requests` (one per line, after an initialize handshake) and returns the replies
-/// to them, in order.
-async fn exchange(server: McpServer, requests: &[Value]) -> Vec<Value> {
+type Lines = tokio::io::Lines<BufReader<tokio::io::ReadHalf<tokio::io::DuplexStream>>>;
+type Writer = tokio::io::WriteHalf<tokio::io::DuplexStream>;
+
+/// Writes `message` as one line.
+async fn send(writer: &mut Writer, message: &Value) {
+    writer
+        .write_all(format!("{message}\n").as_bytes())
+        .await
+        .unwrap();
+}
+
+/// `server` served on an in-memory pipe, past the initialize handshake: the client's
+/// lines, its writer, and the serving task.
+async fn session(
+    server: McpServer,
+) -> (
+    Lines,
+    Writer,
+    tokio::task::JoinHandle<Result<(), asap_mcp::ServeError>>,
+) {
     let (client, served) = tokio::io::duplex(64 * 1024);
     let (read_half, write_half) = tokio::io::split(served);
     let serving = tokio::spawn(async move { server.serve_io(read_half, write_half).await });
@@ -16,23 +33,21 @@ async fn exchange(server: McpServer, requests: &[Value]) -> Vec<Value> {
     let initialize = json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
         "protocolVersion": "2025-11-25", "capabilities": {},
         "clientInfo": {"name": "test", "version": "1"}}});
-    writer
-        .write_all(format!("{initialize}\n").as_bytes())
-        .await
-        .unwrap();
+    send(&mut writer, &initialize).await;
     let reply: Value = serde_json::from_str(&lines.next_line().await.unwrap().unwrap()).unwrap();
     assert_eq!(reply["id"], 0, "{reply}");
     let initialized = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
-    writer
-        .write_all(format!("{initialized}\n").as_bytes())
-        .await
-        .unwrap();
+    send(&mut writer, &initialized).await;
+    (lines, writer, serving)
+}
+
+/// Sends `requests` (one per line, after an initialize handshake) and returns the replies
+/// to them, in order.
+async fn exchange(server: McpServer, requests: &[Value]) -> Vec<Value> {
+    let (mut lines, mut writer, serving) = session(server).await;
     let mut replies = Vec::new();
     for request in requests {
-        writer
-            .write_all(format!("{request}\n").as_bytes())
-            .await
-            .unwrap();
+        send(&mut writer, request).await;
         let line = lines.next_line().await.unwrap().expect("a reply");
         replies.push(serde_json::from_str(&line).unwrap());
     }
@@ -298,26 +313,11 @@ async fn progress_reaches_a_caller_that_asks_for_it() {
         },
     );
     let server = McpServer::builder("t", "1").tool(slow).build().unwrap();
-    let (client, served) = tokio::io::duplex(64 * 1024);
-    let (read_half, write_half) = tokio::io::split(served);
-    tokio::spawn(async move { server.serve_io(read_half, write_half).await });
-    let (reader, mut writer) = tokio::io::split(client);
-    let mut lines = BufReader::new(reader).lines();
-    let send = |value: Value| format!("{value}\n");
-    let initialize = json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
-        "protocolVersion": "2025-11-25", "capabilities": {},
-        "clientInfo": {"name": "test", "version": "1"}}});
-    writer.write_all(send(initialize).as_bytes()).await.unwrap();
-    lines.next_line().await.unwrap().unwrap();
-    let initialized = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
-    writer
-        .write_all(send(initialized).as_bytes())
-        .await
-        .unwrap();
+    let (mut lines, mut writer, _serving) = session(server).await;
     let mut asked = call(1, "slow", json!({}));
     asked["params"]["_meta"] = json!({"progressToken": "p1"});
     for request in [asked, call(2, "slow", json!({}))] {
-        writer.write_all(send(request).as_bytes()).await.unwrap();
+        send(&mut writer, &request).await;
     }
     let mut seen = Vec::new();
     while seen
